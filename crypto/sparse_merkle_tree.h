@@ -39,9 +39,17 @@
 //   [32 other_key, 32 other_value_hash]   only when end == 2
 // At most kEncodedBytesMax (8,291) bytes. Every proof has exactly one encoding: Decode rejects
 // anything Encode would not produce.
+// Verification rebuilds the bottom of the path (the key's leaf from the claimed value, the
+// empty hash, or the other key's leaf), folds it up with the siblings (zero where the bitmap
+// says empty), taking the key's own bits as left/right, and compares the result with the root.
+// Non-membership is sound because in the canonical shape the subtree at the key's position
+// holds every key with that prefix: if it is empty, or is a single leaf of a different key
+// (which must share the prefix, and is checked to), the key cannot be in the tree.
 //
-// Thread-safety: SparseMerkleTree holds only a pointer to its store and is as thread-safe as the
-// store's const Get. SmtProof is a value; the Verify functions are pure and thread-safe.
+// Ownership: SparseMerkleTree borrows its store and never writes it; the caller persists
+// SmtUpdateResult::new_nodes. Thread-safety: SparseMerkleTree is as thread-safe as the store's
+// const Get (MemorySmtNodeStore: safe for concurrent readers while nobody Applies). SmtProof is
+// a value; the Verify functions are pure and thread-safe.
 #ifndef LADING_CRYPTO_SPARSE_MERKLE_TREE_H_
 #define LADING_CRYPTO_SPARSE_MERKLE_TREE_H_
 
