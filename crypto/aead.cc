@@ -24,8 +24,7 @@ absl::Status OpenInto(const AeadKey& key, const AeadNonce& nonce, ByteSpan ciphe
   unsigned long long plaintext_size = 0;
   if (crypto_aead_xchacha20poly1305_ietf_decrypt(
           plaintext, &plaintext_size, nullptr, ciphertext.data(), ciphertext.size(),
-          associated_data.data(), associated_data.size(), nonce.data(),
-          key.bytes().data()) != 0) {
+          associated_data.data(), associated_data.size(), nonce.data(), key.bytes().data()) != 0) {
     return absl::UnauthenticatedError(
         "XChaCha20-Poly1305 ciphertext does not authenticate (wrong key, nonce or associated "
         "data, or altered bytes)");
@@ -36,9 +35,9 @@ absl::Status OpenInto(const AeadKey& key, const AeadNonce& nonce, ByteSpan ciphe
 
 absl::Status CheckCiphertextSize(ByteSpan ciphertext) {
   if (ciphertext.size() < kAeadTagBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "an XChaCha20-Poly1305 ciphertext is at least its 16-byte tag, got ", ciphertext.size(),
-        " bytes"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("an XChaCha20-Poly1305 ciphertext is at least its 16-byte tag, got ",
+                     ciphertext.size(), " bytes"));
   }
   return absl::OkStatus();
 }
@@ -109,8 +108,8 @@ Hash256 KeyCommitment(const AeadKey& key) {
 absl::Status CheckKeyCommitment(const AeadKey& key, const Hash256& commitment) {
   const Hash256 expected = KeyCommitment(key);
   if (sodium_memcmp(expected.bytes.data(), commitment.bytes.data(), Hash256::kSize) != 0) {
-    return absl::UnauthenticatedError(absl::StrCat(
-        "key commitment ", commitment.ToHex(), " does not match the document key"));
+    return absl::UnauthenticatedError(
+        absl::StrCat("key commitment ", commitment.ToHex(), " does not match the document key"));
   }
   return absl::OkStatus();
 }

@@ -53,7 +53,8 @@ TEST_CASE("XChaCha20-Poly1305 matches draft-irtf-cfrg-xchacha-03 appendix A.3.1"
   CHECK(*opened == v.plaintext);
 }
 
-TEST_CASE("XChaCha20-Poly1305 refuses any alteration of the draft's vector", "[unit][crypto][kat]") {
+TEST_CASE("XChaCha20-Poly1305 refuses any alteration of the draft's vector",
+          "[unit][crypto][kat]") {
   const XChaChaVector v;
   const Bytes sealed = FromHex(v.ciphertext_hex + v.tag_hex);
   REQUIRE(AeadOpen(v.key, v.nonce, sealed, v.associated_data).ok());
@@ -93,7 +94,8 @@ TEST_CASE("XChaCha20-Poly1305 refuses any alteration of the draft's vector", "[u
     const Bytes tiny(kAeadTagBytes - 1, 0);
     const absl::Status status = AeadOpen(v.key, v.nonce, tiny, v.associated_data).status();
     CHECK(absl::IsInvalidArgument(status));
-    CHECK(absl::IsInvalidArgument(AeadOpenSecret(v.key, v.nonce, tiny, v.associated_data).status()));
+    CHECK(
+        absl::IsInvalidArgument(AeadOpenSecret(v.key, v.nonce, tiny, v.associated_data).status()));
   }
 }
 

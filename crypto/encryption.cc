@@ -26,8 +26,8 @@ absl::StatusOr<EncryptionPublicKey> EncryptionPublicKey::FromBytes(ByteSpan data
   static constexpr std::array<uint8_t, crypto_scalarmult_SCALARBYTES> kProbeScalar = {1, 2, 3, 4};
   std::array<uint8_t, crypto_scalarmult_BYTES> product{};
   if (crypto_scalarmult(product.data(), kProbeScalar.data(), data.data()) != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "X25519 public key ", HexEncode(data), " is a low-order point and cannot be used"));
+    return absl::InvalidArgumentError(absl::StrCat("X25519 public key ", HexEncode(data),
+                                                   " is a low-order point and cannot be used"));
   }
   EncryptionPublicKey key;
   std::copy(data.begin(), data.end(), key.bytes.begin());
@@ -65,15 +65,14 @@ absl::StatusOr<EncryptionKey> EncryptionKey::FromSecret(ByteSpan secret) {
 
 absl::StatusOr<Bytes> WrapKey(const EncryptionPublicKey& recipient, ByteSpan key) {
   if (key.empty() || key.size() > kWrappedKeyPlainBytesMax) {
-    return absl::InvalidArgumentError(absl::StrCat("a key to wrap is 1..", kWrappedKeyPlainBytesMax,
-                                                   " bytes, got ", key.size()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("a key to wrap is 1..", kWrappedKeyPlainBytesMax, " bytes, got ", key.size()));
   }
   EnsureSodium();
   Bytes wrapped(key.size() + crypto_box_SEALBYTES);
   if (crypto_box_seal(wrapped.data(), key.data(), key.size(), recipient.bytes.data()) != 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("cannot wrap a key to X25519 public key ", recipient.ToHex(),
-                     ": it is a low-order point"));
+    return absl::InvalidArgumentError(absl::StrCat("cannot wrap a key to X25519 public key ",
+                                                   recipient.ToHex(), ": it is a low-order point"));
   }
   return wrapped;
 }
@@ -82,8 +81,8 @@ absl::StatusOr<SecureBuffer> UnwrapKey(const EncryptionKey& recipient, ByteSpan 
   constexpr size_t kMin = crypto_box_SEALBYTES + 1;
   constexpr size_t kMax = crypto_box_SEALBYTES + kWrappedKeyPlainBytesMax;
   if (wrapped.size() < kMin || wrapped.size() > kMax) {
-    return absl::InvalidArgumentError(absl::StrCat("a wrapped key is ", kMin, "..", kMax,
-                                                   " bytes, got ", wrapped.size()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("a wrapped key is ", kMin, "..", kMax, " bytes, got ", wrapped.size()));
   }
   LADING_CHECK_MSG(recipient.secret().size() == crypto_box_SECRETKEYBYTES,
                    "unwrapping with a moved-from encryption key");

@@ -7,7 +7,8 @@
 // carries a key commitment (aead.h) that the recipient checks after unwrapping.
 //
 // Ownership: an EncryptionKey owns its 32-byte secret in guarded memory and is move-only;
-// EncryptionPublicKey is a plain value. UnwrapKey returns the key in a SecureBuffer the caller owns.
+// EncryptionPublicKey is a plain value. UnwrapKey returns the key in a SecureBuffer the caller
+// owns.
 // Thread-safety: thread-compatible; all functions may run concurrently on const objects.
 #ifndef LADING_CRYPTO_ENCRYPTION_H_
 #define LADING_CRYPTO_ENCRYPTION_H_

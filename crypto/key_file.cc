@@ -67,7 +67,9 @@ std::string Excerpt(std::string_view text) {
   return StrCat("\"", absl::CHexEscape(ToAbslView(text.substr(0, kExcerptMax))), "\"...");
 }
 
-std::string ErrnoMessage(int error) { return std::error_code(error, std::generic_category()).message(); }
+std::string ErrnoMessage(int error) {
+  return std::error_code(error, std::generic_category()).message();
+}
 
 absl::Status ErrnoStatus(int error, std::string_view what) {
   const std::string message = StrCat(what, ": ", ErrnoMessage(error));
@@ -121,13 +123,12 @@ absl::StatusOr<SecureBuffer> ReadSmallFile(const std::string& path, const char* 
   }
   if (owner_only && (info.st_mode & 077) != 0) {
     return absl::FailedPreconditionError(
-        StrCat(what, " ", path, " is readable by group or others (mode ",
-                     ModeText(info.st_mode), "); run: chmod 600 ", path));
+        StrCat(what, " ", path, " is readable by group or others (mode ", ModeText(info.st_mode),
+               "); run: chmod 600 ", path));
   }
   if (static_cast<uint64_t>(info.st_size) > bytes_max) {
     return absl::InvalidArgumentError(StrCat(what, " ", path, " is ", info.st_size,
-                                                   " bytes, more than the ", bytes_max,
-                                                   "-byte limit"));
+                                             " bytes, more than the ", bytes_max, "-byte limit"));
   }
   // One byte of headroom tells a file that grew since fstat from one that fits exactly.
   SecureBuffer contents(static_cast<size_t>(info.st_size) + 1);
@@ -241,14 +242,13 @@ class SecretText {
 
 absl::Status ValidateLimits(const PassphraseKdfLimits& limits) {
   if (limits.opslimit < kOpsLimitMin || limits.opslimit > kOpsLimitMax) {
-    return absl::InvalidArgumentError(StrCat("Argon2id opslimit ", limits.opslimit,
-                                                   " is outside ", kOpsLimitMin, "..",
-                                                   kOpsLimitMax));
+    return absl::InvalidArgumentError(StrCat("Argon2id opslimit ", limits.opslimit, " is outside ",
+                                             kOpsLimitMin, "..", kOpsLimitMax));
   }
   if (limits.memlimit_bytes < kMemLimitMin || limits.memlimit_bytes > kMemLimitMax) {
     return absl::InvalidArgumentError(StrCat("Argon2id memlimit ", limits.memlimit_bytes,
-                                                   " bytes is outside ", kMemLimitMin, "..",
-                                                   kMemLimitMax));
+                                             " bytes is outside ", kMemLimitMin, "..",
+                                             kMemLimitMax));
   }
   return absl::OkStatus();
 }
@@ -257,8 +257,8 @@ absl::Status ValidatePassphrase(ByteSpan passphrase) {
   if (passphrase.empty()) return absl::InvalidArgumentError("the passphrase is empty");
   if (passphrase.size() > kPassphraseBytesMax) {
     return absl::InvalidArgumentError(StrCat("the passphrase is ", passphrase.size(),
-                                                   " bytes, more than the ", kPassphraseBytesMax,
-                                                   "-byte limit"));
+                                             " bytes, more than the ", kPassphraseBytesMax,
+                                             "-byte limit"));
   }
   return absl::OkStatus();
 }
@@ -267,12 +267,12 @@ absl::StatusOr<AeadKey> DeriveFileKey(ByteSpan passphrase, ByteSpan salt,
                                       const PassphraseKdfLimits& limits) {
   EnsureSodium();
   SecureBuffer derived(AeadKey::kSize);
-  if (crypto_pwhash(derived.data(), derived.size(), reinterpret_cast<const char*>(passphrase.data()),
-                    passphrase.size(), salt.data(), limits.opslimit,
-                    static_cast<size_t>(limits.memlimit_bytes),
+  if (crypto_pwhash(derived.data(), derived.size(),
+                    reinterpret_cast<const char*>(passphrase.data()), passphrase.size(),
+                    salt.data(), limits.opslimit, static_cast<size_t>(limits.memlimit_bytes),
                     crypto_pwhash_ALG_ARGON2ID13) != 0) {
-    return absl::ResourceExhaustedError(StrCat(
-        "Argon2id could not allocate its ", limits.memlimit_bytes, "-byte working memory"));
+    return absl::ResourceExhaustedError(
+        StrCat("Argon2id could not allocate its ", limits.memlimit_bytes, "-byte working memory"));
   }
   return AeadKey::FromBytes(derived.span());
 }
@@ -321,30 +321,30 @@ class PrivateKeyFileParser {
     constexpr std::string_view kMagicPrefix = "lading-private-key v";
     if (line.text.substr(0, kMagicPrefix.size()) == kMagicPrefix) {
       return Error(line.number, StrCat("unsupported format version ",
-                                             Excerpt(line.text.substr(kMagicPrefix.size() - 1)),
-                                             "; this build reads \"", kPrivateKeyFileMagic, "\""));
+                                       Excerpt(line.text.substr(kMagicPrefix.size() - 1)),
+                                       "; this build reads \"", kPrivateKeyFileMagic, "\""));
     }
     return Error(line.number, StrCat("expected \"", kPrivateKeyFileMagic,
-                                           "\"; this is not a Lading private key file"));
+                                     "\"; this is not a Lading private key file"));
   }
 
   // The value of the next line, which must read "name: value".
   absl::StatusOr<std::string_view> Field(std::string_view name) {
     if (next_ >= lines_.size()) {
       return absl::InvalidArgumentError(StrCat("key file ", source_, " ends after line ",
-                                                      lines_.size(), "; expected line ",
-                                                      lines_.size() + 1, " \"", name, ": ...\""));
+                                               lines_.size(), "; expected line ", lines_.size() + 1,
+                                               " \"", name, ": ...\""));
     }
     const Line& line = lines_[next_++];
     last_line_ = line;
     const size_t colon = line.text.find(": ");
     if (colon == std::string_view::npos) {
-      return Error(line.number, StrCat("expected \"", name,
-                                             ": ...\", got a line that is not \"field: value\""));
+      return Error(line.number,
+                   StrCat("expected \"", name, ": ...\", got a line that is not \"field: value\""));
     }
     if (line.text.substr(0, colon) != name) {
       return Error(line.number, StrCat("expected field \"", name, "\", got field ",
-                                             Excerpt(line.text.substr(0, colon))));
+                                       Excerpt(line.text.substr(0, colon))));
     }
     return line.text.substr(colon + 2);
   }
@@ -371,12 +371,12 @@ absl::Status DecodeHexField(const PrivateKeyFileParser& parser, std::string_view
                             std::string_view hex, std::span<uint8_t> out) {
   const size_t line = parser.last_line().number;
   if (hex.size() != 2 * out.size()) {
-    return parser.Error(line, StrCat(name, " must be ", 2 * out.size(),
-                                           " hex characters, got ", hex.size()));
+    return parser.Error(
+        line, StrCat(name, " must be ", 2 * out.size(), " hex characters, got ", hex.size()));
   }
   size_t decoded = 0;
-  if (sodium_hex2bin(out.data(), out.size(), hex.data(), hex.size(), nullptr, &decoded,
-                     nullptr) != 0 ||
+  if (sodium_hex2bin(out.data(), out.size(), hex.data(), hex.size(), nullptr, &decoded, nullptr) !=
+          0 ||
       decoded != out.size()) {
     return parser.Error(line, StrCat(name, " contains a character that is not hex"));
   }
@@ -386,8 +386,9 @@ absl::Status DecodeHexField(const PrivateKeyFileParser& parser, std::string_view
 absl::StatusOr<uint64_t> DecodeDecimalField(const PrivateKeyFileParser& parser,
                                             std::string_view name, std::string_view text) {
   const size_t line = parser.last_line().number;
-  const bool digits_only =
-      !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  const bool digits_only = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    return c >= '0' && c <= '9';
+  });
   if (!digits_only || text.size() > 19 || (text.size() > 1 && text[0] == '0')) {
     return parser.Error(line, StrCat(name, " must be a decimal number, got ", Excerpt(text)));
   }
@@ -397,11 +398,11 @@ absl::StatusOr<uint64_t> DecodeDecimalField(const PrivateKeyFileParser& parser,
 }
 
 std::string PublicHeader(const MemberKeys& keys, std::string_view protection) {
-  return StrCat(kPrivateKeyFileMagic, "\n",                                  //
-                      kFieldMemberId, ": ", keys.member_id, "\n",                  //
-                      kFieldSigningPublicKey, ": ", keys.signing.public_key().ToHex(), "\n",
-                      kFieldEncryptionPublicKey, ": ", keys.encryption.public_key().ToHex(), "\n",
-                      kFieldProtection, ": ", protection, "\n");
+  return StrCat(kPrivateKeyFileMagic, "\n",                  //
+                kFieldMemberId, ": ", keys.member_id, "\n",  //
+                kFieldSigningPublicKey, ": ", keys.signing.public_key().ToHex(), "\n",
+                kFieldEncryptionPublicKey, ": ", keys.encryption.public_key().ToHex(), "\n",
+                kFieldProtection, ": ", protection, "\n");
 }
 
 absl::StatusOr<SecureBuffer> ReadPrivateKeyFileContents(const std::string& path) {
@@ -455,9 +456,9 @@ class PublicKeyJsonParser {
     }
     SkipWhitespace();
     if (pos_ != text_.size()) return Error("unexpected content after the closing '}'");
-    for (const auto& [field, name] : {std::pair{&member_id, kJsonMemberId},
-                                      std::pair{&signing, kJsonSigningPublicKey},
-                                      std::pair{&encryption, kJsonEncryptionPublicKey}}) {
+    for (const auto& [field, name] :
+         {std::pair{&member_id, kJsonMemberId}, std::pair{&signing, kJsonSigningPublicKey},
+          std::pair{&encryption, kJsonEncryptionPublicKey}}) {
       if (!field->has_value()) {
         return absl::InvalidArgumentError(
             StrCat("public key file ", source_, ": missing field \"", name, "\""));
@@ -481,8 +482,8 @@ class PublicKeyJsonParser {
   char Peek() const { return pos_ < text_.size() ? text_[pos_] : '\0'; }
 
   void SkipWhitespace() {
-    while (pos_ < text_.size() &&
-           (text_[pos_] == ' ' || text_[pos_] == '\t' || text_[pos_] == '\n' || text_[pos_] == '\r')) {
+    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t' ||
+                                   text_[pos_] == '\n' || text_[pos_] == '\r')) {
       ++pos_;
     }
   }
@@ -498,10 +499,11 @@ class PublicKeyJsonParser {
   }
 
   absl::Status Expect(char c) {
-    if (pos_ >= text_.size()) return Error(StrCat("expected '", std::string(1, c), "', got the end"));
+    if (pos_ >= text_.size())
+      return Error(StrCat("expected '", std::string(1, c), "', got the end"));
     if (text_[pos_] != c) {
-      return Error(StrCat("expected '", std::string(1, c), "', got ",
-                                Excerpt(text_.substr(pos_, 1))));
+      return Error(
+          StrCat("expected '", std::string(1, c), "', got ", Excerpt(text_.substr(pos_, 1))));
     }
     ++pos_;
     return absl::OkStatus();
@@ -536,21 +538,20 @@ absl::Status ValidateMemberId(std::string_view member_id) {
   }
   if (member_id.size() > kMemberIdLengthMax) {
     return absl::InvalidArgumentError(StrCat("member id ", Excerpt(member_id), " is ",
-                                                   member_id.size(), " characters long; at most ",
-                                                   kMemberIdLengthMax, " are allowed"));
+                                             member_id.size(), " characters long; at most ",
+                                             kMemberIdLengthMax, " are allowed"));
   }
   const auto is_alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
   if (!is_alnum(member_id[0])) {
-    return absl::InvalidArgumentError(StrCat(
-        "member id ", Excerpt(member_id), " must start with a lower-case letter or a digit"));
+    return absl::InvalidArgumentError(StrCat("member id ", Excerpt(member_id),
+                                             " must start with a lower-case letter or a digit"));
   }
   for (size_t i = 0; i < member_id.size(); ++i) {
     const char c = member_id[i];
     if (!is_alnum(c) && c != '_' && c != '-') {
-      return absl::InvalidArgumentError(
-          StrCat("member id ", Excerpt(member_id), " has character ",
-                       Excerpt(member_id.substr(i, 1)), " at offset ", i,
-                       "; only a-z, 0-9, '_' and '-' are allowed"));
+      return absl::InvalidArgumentError(StrCat("member id ", Excerpt(member_id), " has character ",
+                                               Excerpt(member_id.substr(i, 1)), " at offset ", i,
+                                               "; only a-z, 0-9, '_' and '-' are allowed"));
     }
   }
   return absl::OkStatus();
@@ -617,8 +618,8 @@ absl::StatusOr<MemberKeys> DecodePrivateKeyFile(ByteSpan contents,
                                                 std::string_view source) {
   if (contents.size() > kPrivateKeyFileBytesMax) {
     return absl::InvalidArgumentError(StrCat("key file ", source, " is ", contents.size(),
-                                                   " bytes, more than the ",
-                                                   kPrivateKeyFileBytesMax, "-byte limit"));
+                                             " bytes, more than the ", kPrivateKeyFileBytesMax,
+                                             "-byte limit"));
   }
   const std::string_view text = AsStringView(contents);
   PrivateKeyFileParser parser(text, source);
@@ -632,7 +633,8 @@ absl::StatusOr<MemberKeys> DecodePrivateKeyFile(ByteSpan contents,
   LADING_ASSIGN_OR_RETURN(const std::string_view signing_hex, parser.Field(kFieldSigningPublicKey));
   auto signing_public_key = SigningPublicKey::FromHex(signing_hex);
   if (!signing_public_key.ok()) {
-    return parser.Error(parser.last_line().number, ToStdView(signing_public_key.status().message()));
+    return parser.Error(parser.last_line().number,
+                        ToStdView(signing_public_key.status().message()));
   }
   LADING_ASSIGN_OR_RETURN(const std::string_view encryption_hex,
                           parser.Field(kFieldEncryptionPublicKey));
@@ -677,37 +679,36 @@ absl::StatusOr<MemberKeys> DecodePrivateKeyFile(ByteSpan contents,
     LADING_RETURN_IF_ERROR(parser.ExpectEnd());
 
     if (!passphrase.has_value()) {
-      return absl::FailedPreconditionError(StrCat(
-          "key file ", source, " is passphrase-protected and no passphrase was given"));
+      return absl::FailedPreconditionError(
+          StrCat("key file ", source, " is passphrase-protected and no passphrase was given"));
     }
     LADING_RETURN_IF_ERROR(ValidatePassphrase(*passphrase));
     LADING_ASSIGN_OR_RETURN(const AeadKey file_key, DeriveFileKey(*passphrase, salt, limits));
-    auto opened = AeadOpenSecret(file_key, nonce, sealed,
-                                 contents.first(associated_data_bytes));
+    auto opened = AeadOpenSecret(file_key, nonce, sealed, contents.first(associated_data_bytes));
     if (!opened.ok()) {
-      return absl::UnauthenticatedError(
-          StrCat("wrong passphrase or corrupted key file ", source));
+      return absl::UnauthenticatedError(StrCat("wrong passphrase or corrupted key file ", source));
     }
     secrets = *std::move(opened);
   } else {
     return parser.Error(parser.last_line().number,
                         StrCat("expected protection \"", kProtectionNone, "\" or \"",
-                                     kProtectionArgon2id, "\", got ", Excerpt(protection)));
+                               kProtectionArgon2id, "\", got ", Excerpt(protection)));
   }
 
   LADING_ASSIGN_OR_RETURN(SigningKey signing,
                           SigningKey::FromSeed(secrets.span().first(SigningKey::kSeedSize)));
-  LADING_ASSIGN_OR_RETURN(EncryptionKey encryption, EncryptionKey::FromSecret(secrets.span().last(
-                                                        EncryptionKey::kSecretSize)));
+  LADING_ASSIGN_OR_RETURN(
+      EncryptionKey encryption,
+      EncryptionKey::FromSecret(secrets.span().last(EncryptionKey::kSecretSize)));
   if (signing.public_key() != *signing_public_key) {
-    return absl::DataLossError(StrCat(
-        "key file ", source, ": the signing seed does not match ", kFieldSigningPublicKey,
-        " (the file is corrupted or was edited)"));
+    return absl::DataLossError(StrCat("key file ", source, ": the signing seed does not match ",
+                                      kFieldSigningPublicKey,
+                                      " (the file is corrupted or was edited)"));
   }
   if (encryption.public_key() != *encryption_public_key) {
-    return absl::DataLossError(StrCat(
-        "key file ", source, ": the encryption secret does not match ", kFieldEncryptionPublicKey,
-        " (the file is corrupted or was edited)"));
+    return absl::DataLossError(
+        StrCat("key file ", source, ": the encryption secret does not match ",
+               kFieldEncryptionPublicKey, " (the file is corrupted or was edited)"));
   }
   return MemberKeys{std::string(member_id), std::move(signing), std::move(encryption)};
 }
@@ -725,18 +726,17 @@ absl::StatusOr<MemberKeys> ReadPrivateKeyFile(const std::string& path,
 }
 
 std::string FormatPublicKeyJson(const MemberPublicKeys& keys) {
-  return StrCat("{\"", kJsonMemberId, "\": \"", keys.member_id, "\", \"",
-                      kJsonSigningPublicKey, "\": \"", keys.signing_public_key.ToHex(), "\", \"",
-                      kJsonEncryptionPublicKey, "\": \"", keys.encryption_public_key.ToHex(),
-                      "\"}\n");
+  return StrCat("{\"", kJsonMemberId, "\": \"", keys.member_id, "\", \"", kJsonSigningPublicKey,
+                "\": \"", keys.signing_public_key.ToHex(), "\", \"", kJsonEncryptionPublicKey,
+                "\": \"", keys.encryption_public_key.ToHex(), "\"}\n");
 }
 
 absl::StatusOr<MemberPublicKeys> ParsePublicKeyJson(std::string_view json,
                                                     std::string_view source) {
   if (json.size() > kPublicKeyFileBytesMax) {
-    return absl::InvalidArgumentError(StrCat("public key file ", source, " is ",
-                                                   json.size(), " bytes, more than the ",
-                                                   kPublicKeyFileBytesMax, "-byte limit"));
+    return absl::InvalidArgumentError(StrCat("public key file ", source, " is ", json.size(),
+                                             " bytes, more than the ", kPublicKeyFileBytesMax,
+                                             "-byte limit"));
   }
   return PublicKeyJsonParser(json, source).Parse();
 }
@@ -766,7 +766,7 @@ absl::StatusOr<MemberKeyFilePaths> WriteMemberKeyFiles(
   LADING_RETURN_IF_ERROR(ValidateMemberId(keys.member_id));
   MemberKeyFilePaths paths = KeyFilePaths(dir, keys.member_id);
   for (const auto& [path, what] : {std::pair{&paths.private_key_file, "key file"},
-                                    std::pair{&paths.public_key_file, "public key file"}}) {
+                                   std::pair{&paths.public_key_file, "public key file"}}) {
     struct stat info {};
     if (::lstat(path->c_str(), &info) == 0) {
       return absl::AlreadyExistsError(
@@ -793,9 +793,8 @@ absl::StatusOr<SecureBuffer> ReadPassphraseFile(const std::string& path) {
     return absl::InvalidArgumentError(StrCat("passphrase file ", path, " is empty"));
   }
   if (contents.size() > kPassphraseBytesMax) {
-    return absl::InvalidArgumentError(StrCat("passphrase file ", path,
-                                                   " holds more than ", kPassphraseBytesMax,
-                                                   " bytes"));
+    return absl::InvalidArgumentError(
+        StrCat("passphrase file ", path, " holds more than ", kPassphraseBytesMax, " bytes"));
   }
   return contents;
 }

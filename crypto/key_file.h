@@ -138,8 +138,7 @@ std::string FormatPublicKeyJson(const MemberPublicKeys& keys);
 // whitespace; no escape sequences, since no valid value needs one). `source` names the file in
 // errors. InvalidArgument for content over 4 KiB, syntax errors, a missing, duplicate or unknown
 // field, a non-string value, an invalid member id, or a bad key.
-absl::StatusOr<MemberPublicKeys> ParsePublicKeyJson(std::string_view json,
-                                                    std::string_view source);
+absl::StatusOr<MemberPublicKeys> ParsePublicKeyJson(std::string_view json, std::string_view source);
 // Creates `path` with mode 0644 (O_EXCL, never overwritten) and writes FormatPublicKeyJson.
 absl::Status WritePublicKeyFile(const std::string& path, const MemberPublicKeys& keys);
 // Reads and parses a NAME.pub.json file.

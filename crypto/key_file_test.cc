@@ -3,12 +3,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-
-#include <catch2/catch.hpp>
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
@@ -138,7 +137,8 @@ TEST_CASE("a passphrase-protected key file round-trips and hides its secrets", "
   CHECK(ModeOf(path) == 0600);
 
   const std::string text = ReadText(path);
-  CHECK_THAT(text, Catch::Contains("protection: argon2id13\nkdf-opslimit: 2\nkdf-memlimit: 67108864\n"));
+  CHECK_THAT(text,
+             Catch::Contains("protection: argon2id13\nkdf-opslimit: 2\nkdf-memlimit: 67108864\n"));
   CHECK_THAT(text, !Catch::Contains(HexEncode(keys->signing.seed())));
   CHECK_THAT(text, !Catch::Contains(HexEncode(keys->encryption.secret())));
 
@@ -154,7 +154,8 @@ TEST_CASE("a protected key file refuses a wrong or missing passphrase", "[unit][
   const std::string path = dir.File("suto.key");
   REQUIRE(WritePrivateKeyFile(path, *keys, FastProtection()).ok());
 
-  const absl::Status wrong = ReadPrivateKeyFile(path, AsBytes("correct horse battery stapler")).status();
+  const absl::Status wrong =
+      ReadPrivateKeyFile(path, AsBytes("correct horse battery stapler")).status();
   CHECK(absl::IsUnauthenticated(wrong));
   CHECK(Message(wrong) == "wrong passphrase or corrupted key file " + path);
 
@@ -166,8 +167,7 @@ TEST_CASE("a protected key file refuses a wrong or missing passphrase", "[unit][
   CHECK(ReadPrivateKeyFile(path, kPassphrase).ok());
 }
 
-TEST_CASE("a key file readable by group or others is refused with a chmod hint",
-          "[unit][crypto]") {
+TEST_CASE("a key file readable by group or others is refused with a chmod hint", "[unit][crypto]") {
   const TempDir dir;
   auto keys = MemberKeys::Generate("ihk");
   REQUIRE(keys.ok());
@@ -178,11 +178,10 @@ TEST_CASE("a key file readable by group or others is refused with a chmod hint",
   REQUIRE(::chmod(path.c_str(), 0644) == 0);
   const absl::Status status = ReadPrivateKeyFile(path, std::nullopt).status();
   CHECK(absl::IsFailedPrecondition(status));
-  CHECK(Message(status) == "key file " + path +
-                               " is readable by group or others (mode 0644); run: chmod 600 " +
-                               path);
-  CHECK_THAT(Message(status), Catch::Contains(path) && Catch::Contains("0644") &&
-                                  Catch::Contains("chmod 600"));
+  CHECK(Message(status) ==
+        "key file " + path + " is readable by group or others (mode 0644); run: chmod 600 " + path);
+  CHECK_THAT(Message(status),
+             Catch::Contains(path) && Catch::Contains("0644") && Catch::Contains("chmod 600"));
 
   for (mode_t mode : {mode_t{0640}, mode_t{0604}, mode_t{0601}, mode_t{0610}}) {
     CAPTURE(mode);
@@ -234,8 +233,7 @@ TEST_CASE("a missing key file is NotFound and names the path", "[unit][crypto]")
   CHECK_THAT(Message(status), Catch::Contains(dir.File("nobody.key")));
 }
 
-TEST_CASE("a truncated key file is refused with a clear error at every length",
-          "[unit][crypto]") {
+TEST_CASE("a truncated key file is refused with a clear error at every length", "[unit][crypto]") {
   auto keys = MemberKeys::Generate("tianjin-customs");
   REQUIRE(keys.ok());
   for (bool protect : {false, true}) {
@@ -269,8 +267,8 @@ TEST_CASE("a garbled key file is refused with the line and what was expected", "
   SECTION("not a key file") {
     const absl::Status status = decode("hello\n");
     CHECK(absl::IsInvalidArgument(status));
-    CHECK_THAT(Message(status), Catch::Contains("line 1") &&
-                                    Catch::Contains("not a Lading private key file"));
+    CHECK_THAT(Message(status),
+               Catch::Contains("line 1") && Catch::Contains("not a Lading private key file"));
   }
   SECTION("a future format version") {
     const absl::Status status =
@@ -282,11 +280,10 @@ TEST_CASE("a garbled key file is refused with the line and what was expected", "
     CHECK_THAT(Message(status), Catch::Contains("line 1") && Catch::Contains("carriage return"));
   }
   SECTION("fields out of order") {
-    const absl::Status status =
-        decode(absl::StrReplaceAll(text, {{"member-id:", "member-name:"}}));
+    const absl::Status status = decode(absl::StrReplaceAll(text, {{"member-id:", "member-name:"}}));
     CHECK(absl::IsInvalidArgument(status));
-    CHECK_THAT(Message(status), Catch::Contains("line 2") &&
-                                    Catch::Contains("expected field \"member-id\""));
+    CHECK_THAT(Message(status),
+               Catch::Contains("line 2") && Catch::Contains("expected field \"member-id\""));
   }
   SECTION("an invalid member id") {
     const absl::Status status =
@@ -294,7 +291,8 @@ TEST_CASE("a garbled key file is refused with the line and what was expected", "
     CHECK_THAT(Message(status), Catch::Contains("line 2") && Catch::Contains("\"In Surer\""));
   }
   SECTION("an unknown protection") {
-    const absl::Status status = decode(absl::StrReplaceAll(text, {{"protection: none", "protection: rot13"}}));
+    const absl::Status status =
+        decode(absl::StrReplaceAll(text, {{"protection: none", "protection: rot13"}}));
     CHECK_THAT(Message(status), Catch::Contains("line 5") && Catch::Contains("\"rot13\""));
   }
   SECTION("a non-hex character in a secret, which is never quoted back") {
@@ -307,8 +305,7 @@ TEST_CASE("a garbled key file is refused with the line and what was expected", "
     CHECK_THAT(Message(status), !Catch::Contains(seed_hex.substr(0, 8)));
   }
   SECTION("a secret of the wrong length") {
-    const absl::Status status =
-        decode(absl::StrReplaceAll(text, {{seed_hex, seed_hex.substr(2)}}));
+    const absl::Status status = decode(absl::StrReplaceAll(text, {{seed_hex, seed_hex.substr(2)}}));
     CHECK_THAT(Message(status), Catch::Contains("line 6") && Catch::Contains("got 62"));
   }
   SECTION("a changed secret no longer matches the recorded public key") {
@@ -329,8 +326,7 @@ TEST_CASE("a garbled key file is refused with the line and what was expected", "
   }
 }
 
-TEST_CASE("editing the authenticated header of a protected key file breaks it",
-          "[unit][crypto]") {
+TEST_CASE("editing the authenticated header of a protected key file breaks it", "[unit][crypto]") {
   auto keys = MemberKeys::Generate("ihk");
   REQUIRE(keys.ok());
   const std::string text = EncodeToString(*keys, FastProtection());
@@ -340,28 +336,32 @@ TEST_CASE("editing the authenticated header of a protected key file breaks it",
 
   SECTION("the member id") {
     const std::string edited = absl::StrReplaceAll(text, {{"member-id: ihk", "member-id: ihl"}});
-    CHECK(absl::IsUnauthenticated(DecodePrivateKeyFile(AsBytes(edited), kPassphrase, "p.key").status()));
+    CHECK(absl::IsUnauthenticated(
+        DecodePrivateKeyFile(AsBytes(edited), kPassphrase, "p.key").status()));
   }
   SECTION("a public key") {
-    const std::string edited =
-        absl::StrReplaceAll(text, {{keys->signing.public_key().ToHex(),
-                                    other->signing.public_key().ToHex()}});
-    CHECK(absl::IsUnauthenticated(DecodePrivateKeyFile(AsBytes(edited), kPassphrase, "p.key").status()));
+    const std::string edited = absl::StrReplaceAll(
+        text, {{keys->signing.public_key().ToHex(), other->signing.public_key().ToHex()}});
+    CHECK(absl::IsUnauthenticated(
+        DecodePrivateKeyFile(AsBytes(edited), kPassphrase, "p.key").status()));
   }
   SECTION("the KDF cost") {
     const std::string edited = absl::StrReplaceAll(text, {{"kdf-opslimit: 2", "kdf-opslimit: 3"}});
-    CHECK(absl::IsUnauthenticated(DecodePrivateKeyFile(AsBytes(edited), kPassphrase, "p.key").status()));
+    CHECK(absl::IsUnauthenticated(
+        DecodePrivateKeyFile(AsBytes(edited), kPassphrase, "p.key").status()));
   }
   SECTION("a KDF cost outside the accepted range is refused before any work") {
     const std::string edited =
         absl::StrReplaceAll(text, {{"kdf-memlimit: 67108864", "kdf-memlimit: 99999999999"}});
-    const absl::Status status = DecodePrivateKeyFile(AsBytes(edited), kPassphrase, "p.key").status();
+    const absl::Status status =
+        DecodePrivateKeyFile(AsBytes(edited), kPassphrase, "p.key").status();
     CHECK(absl::IsInvalidArgument(status));
     CHECK_THAT(Message(status), Catch::Contains("line 7") && Catch::Contains("memlimit"));
   }
   SECTION("a malformed KDF number") {
     const std::string edited = absl::StrReplaceAll(text, {{"kdf-opslimit: 2", "kdf-opslimit: +2"}});
-    const absl::Status status = DecodePrivateKeyFile(AsBytes(edited), kPassphrase, "p.key").status();
+    const absl::Status status =
+        DecodePrivateKeyFile(AsBytes(edited), kPassphrase, "p.key").status();
     CHECK_THAT(Message(status), Catch::Contains("line 6") && Catch::Contains("decimal"));
   }
 }
@@ -369,8 +369,7 @@ TEST_CASE("editing the authenticated header of a protected key file breaks it",
 TEST_CASE("protection settings are checked when writing", "[unit][crypto]") {
   auto keys = MemberKeys::Generate("carrier");
   REQUIRE(keys.ok());
-  CHECK(absl::IsInvalidArgument(
-      EncodePrivateKeyFile(*keys, FastProtection(ByteSpan())).status()));
+  CHECK(absl::IsInvalidArgument(EncodePrivateKeyFile(*keys, FastProtection(ByteSpan())).status()));
   const std::string long_passphrase(kPassphraseBytesMax + 1, 'p');
   CHECK(absl::IsInvalidArgument(
       EncodePrivateKeyFile(*keys, FastProtection(AsBytes(long_passphrase))).status()));
@@ -393,10 +392,10 @@ TEST_CASE("the public key JSON round-trips", "[unit][crypto]") {
   CHECK(*parsed == keys->public_keys());
 
   // Any field order and JSON whitespace.
-  const std::string reordered = "\n{ \"encryption_public_key\" : \"" +
-                                keys->encryption.public_key().ToHex() +
-                                "\",\n\t\"member_id\":\"bank-of-china\",\r\n \"signing_public_key\": \"" +
-                                keys->signing.public_key().ToHex() + "\" }  \n";
+  const std::string reordered =
+      "\n{ \"encryption_public_key\" : \"" + keys->encryption.public_key().ToHex() +
+      "\",\n\t\"member_id\":\"bank-of-china\",\r\n \"signing_public_key\": \"" +
+      keys->signing.public_key().ToHex() + "\" }  \n";
   auto parsed_again = ParsePublicKeyJson(reordered, "b.pub.json");
   REQUIRE(parsed_again.ok());
   CHECK(*parsed_again == keys->public_keys());
@@ -440,7 +439,8 @@ TEST_CASE("a malformed public key JSON is refused with a clear error", "[unit][c
   CHECK_THAT(error(absl::StrReplaceAll(good, {{"exporter", "ex\\u0070orter"}})),
              Catch::Contains("escape"));
   CHECK_THAT(error(good.substr(0, good.size() / 2)), Catch::Contains("unterminated"));
-  CHECK_THAT(error(std::string(kPublicKeyFileBytesMax + 1, ' ')), Catch::Contains("4096-byte limit"));
+  CHECK_THAT(error(std::string(kPublicKeyFileBytesMax + 1, ' ')),
+             Catch::Contains("4096-byte limit"));
 }
 
 TEST_CASE("a public key file that exists is not overwritten", "[unit][crypto]") {
@@ -454,8 +454,7 @@ TEST_CASE("a public key file that exists is not overwritten", "[unit][crypto]") 
   CHECK(absl::IsInvalidArgument(ReadPublicKeyFile(dir.File("bad.pub.json")).status()));
 }
 
-TEST_CASE("a passphrase file loses one trailing newline and must not be empty",
-          "[unit][crypto]") {
+TEST_CASE("a passphrase file loses one trailing newline and must not be empty", "[unit][crypto]") {
   const TempDir dir;
   const std::string path = dir.File("pass");
 

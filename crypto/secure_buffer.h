@@ -1,4 +1,5 @@
-// SecureBuffer: owned storage for secret bytes (private keys, passphrases, unwrapped document keys).
+// SecureBuffer: owned storage for secret bytes (private keys, passphrases, unwrapped document
+// keys).
 //
 // The bytes live in libsodium's guarded heap (sodium_malloc): locked in RAM so they are never
 // swapped out, fenced by guard pages, and zeroed when released. A SecureBuffer is move-only: the

@@ -68,16 +68,17 @@ absl::StatusOr<SigningKey> SigningKey::FromSeed(ByteSpan seed) {
   EnsureSodium();
   SecureBuffer secret_key(crypto_sign_SECRETKEYBYTES);
   SigningPublicKey public_key;
-  LADING_CHECK(
-      crypto_sign_seed_keypair(public_key.bytes.data(), secret_key.data(), seed.data()) == 0);
+  LADING_CHECK(crypto_sign_seed_keypair(public_key.bytes.data(), secret_key.data(), seed.data()) ==
+               0);
   return SigningKey(std::move(secret_key), public_key);
 }
 
 Signature SigningKey::Sign(ByteSpan message) const {
-  LADING_CHECK_MSG(secret_key_.size() == crypto_sign_SECRETKEYBYTES, "signing with a moved-from key");
+  LADING_CHECK_MSG(secret_key_.size() == crypto_sign_SECRETKEYBYTES,
+                   "signing with a moved-from key");
   Signature signature;
-  LADING_CHECK(crypto_sign_detached(signature.bytes.data(), nullptr, message.data(),
-                                    message.size(), secret_key_.data()) == 0);
+  LADING_CHECK(crypto_sign_detached(signature.bytes.data(), nullptr, message.data(), message.size(),
+                                    secret_key_.data()) == 0);
   return signature;
 }
 
@@ -90,8 +91,8 @@ absl::Status VerifySignature(const SigningPublicKey& public_key, ByteSpan messag
   EnsureSodium();
   if (crypto_sign_verify_detached(signature.data(), message.data(), message.size(),
                                   public_key.bytes.data()) != 0) {
-    return absl::UnauthenticatedError(absl::StrCat(
-        "Ed25519 signature does not verify under public key ", public_key.ToHex()));
+    return absl::UnauthenticatedError(
+        absl::StrCat("Ed25519 signature does not verify under public key ", public_key.ToHex()));
   }
   return absl::OkStatus();
 }

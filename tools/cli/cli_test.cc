@@ -5,14 +5,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #include "crypto/key_file.h"
 
@@ -129,7 +128,8 @@ TEST_CASE("lading key show refuses a key file readable by others, with exit code
           "[unit][cli]") {
   const TempDir dir;
   const std::string keys_dir = dir.File("keys");
-  REQUIRE(RunLading(dir, {"keygen", "--name", "fangxin", "--out", keys_dir, "--json"}).exit_code == 0);
+  REQUIRE(RunLading(dir, {"keygen", "--name", "fangxin", "--out", keys_dir, "--json"}).exit_code ==
+          0);
   const std::string key_file = keys_dir + "/fangxin.key";
   REQUIRE(RunLading(dir, {"key", "show", "--key", key_file}).exit_code == 0);
 
@@ -138,25 +138,23 @@ TEST_CASE("lading key show refuses a key file readable by others, with exit code
   CHECK(show.exit_code == 1);
   CHECK(show.out.empty());
   CHECK(show.err == "lading: key file " + key_file +
-                        " is readable by group or others (mode 0644); run: chmod 600 " +
-                        key_file + "\n");
+                        " is readable by group or others (mode 0644); run: chmod 600 " + key_file +
+                        "\n");
 }
 
-TEST_CASE("lading keygen --json prints one JSON object and never overwrites keys",
-          "[unit][cli]") {
+TEST_CASE("lading keygen --json prints one JSON object and never overwrites keys", "[unit][cli]") {
   const TempDir dir;
   const std::string keys_dir = dir.File("keys");
   const RunResult first = RunLading(dir, {"keygen", "--name", "mrt", "--out", keys_dir, "--json"});
   REQUIRE(first.exit_code == 0);
   auto public_keys = crypto::ReadPublicKeyFile(keys_dir + "/mrt.pub.json");
   REQUIRE(public_keys.ok());
-  CHECK(first.out == "{\"member_id\": \"mrt\", \"signing_public_key\": \"" +
-                         public_keys->signing_public_key.ToHex() +
-                         "\", \"encryption_public_key\": \"" +
-                         public_keys->encryption_public_key.ToHex() +
-                         "\", \"private_key_file\": \"" + keys_dir +
-                         "/mrt.key\", \"public_key_file\": \"" + keys_dir +
-                         "/mrt.pub.json\", \"passphrase_protected\": false}\n");
+  CHECK(first.out ==
+        "{\"member_id\": \"mrt\", \"signing_public_key\": \"" +
+            public_keys->signing_public_key.ToHex() + "\", \"encryption_public_key\": \"" +
+            public_keys->encryption_public_key.ToHex() + "\", \"private_key_file\": \"" + keys_dir +
+            "/mrt.key\", \"public_key_file\": \"" + keys_dir +
+            "/mrt.pub.json\", \"passphrase_protected\": false}\n");
 
   const std::string before = ReadText(keys_dir + "/mrt.key");
   const RunResult second = RunLading(dir, {"keygen", "--name", "mrt", "--out", keys_dir});
@@ -175,8 +173,9 @@ TEST_CASE("a passphrase-protected key needs the right passphrase file", "[unit][
   WriteText(passphrase, "Tianjin 2024\n", 0600);
   WriteText(wrong, "Tianjin 2025\n", 0600);
 
-  const RunResult keygen = RunLading(dir, {"keygen", "--name", "suto", "--out", keys_dir,
-                                           "--passphrase-file", passphrase, "--kdf", "interactive"});
+  const RunResult keygen =
+      RunLading(dir, {"keygen", "--name", "suto", "--out", keys_dir, "--passphrase-file",
+                      passphrase, "--kdf", "interactive"});
   INFO(keygen.err);
   REQUIRE(keygen.exit_code == 0);
   CHECK_THAT(keygen.out, Catch::Contains("passphrase-protected, Argon2id interactive"));
@@ -189,7 +188,8 @@ TEST_CASE("a passphrase-protected key needs the right passphrase file", "[unit][
   const RunResult wrong_passphrase =
       RunLading(dir, {"key", "show", "--key", key_file, "--passphrase-file", wrong});
   CHECK(wrong_passphrase.exit_code == 1);
-  CHECK(wrong_passphrase.err == "lading: wrong passphrase or corrupted key file " + key_file + "\n");
+  CHECK(wrong_passphrase.err ==
+        "lading: wrong passphrase or corrupted key file " + key_file + "\n");
 
   const RunResult right =
       RunLading(dir, {"key", "show", "--key", key_file, "--passphrase-file", passphrase});
@@ -235,8 +235,8 @@ TEST_CASE("a failing command exits with code 1 and a one-line reason", "[unit][c
   const TempDir dir;
   const RunResult missing = RunLading(dir, {"key", "show", "--key", dir.File("none.key")});
   CHECK(missing.exit_code == 1);
-  CHECK(missing.err == "lading: cannot open key file " + dir.File("none.key") +
-                           ": No such file or directory\n");
+  CHECK(missing.err ==
+        "lading: cannot open key file " + dir.File("none.key") + ": No such file or directory\n");
 
   WriteText(dir.File("file"), "x", 0600);
   const RunResult not_dir = RunLading(dir, {"keygen", "--name", "a", "--out", dir.File("file")});

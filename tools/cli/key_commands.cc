@@ -80,7 +80,8 @@ absl::Status RunKeygen(const KeygenOptions& options) {
   LADING_ASSIGN_OR_RETURN(const std::optional<crypto::SecureBuffer> passphrase,
                           LoadPassphrase(options.passphrase_file));
   LADING_RETURN_IF_ERROR(EnsureKeyDirectory(options.out_dir));
-  LADING_ASSIGN_OR_RETURN(const crypto::MemberKeys keys, crypto::MemberKeys::Generate(options.name));
+  LADING_ASSIGN_OR_RETURN(const crypto::MemberKeys keys,
+                          crypto::MemberKeys::Generate(options.name));
   std::optional<crypto::PassphraseProtection> protection;
   if (passphrase.has_value()) {
     protection = crypto::PassphraseProtection{passphrase->span(), LimitsFor(options.kdf)};
@@ -95,9 +96,9 @@ absl::Status RunKeygen(const KeygenOptions& options) {
               << ", \"passphrase_protected\": " << (protection.has_value() ? "true" : "false")
               << "}\n";
   } else {
-    const std::string protection_text =
-        protection.has_value() ? StrCat("passphrase-protected, Argon2id ", options.kdf)
-                               : std::string("not passphrase-protected");
+    const std::string protection_text = protection.has_value()
+                                            ? StrCat("passphrase-protected, Argon2id ", options.kdf)
+                                            : std::string("not passphrase-protected");
     std::cout << FormatFields({
         {"member id", public_keys.member_id},
         {"signing public key", public_keys.signing_public_key.ToHex()},
@@ -162,9 +163,8 @@ void AddKeyCommands(CLI::App& app, CommandRunner* runner) {
   show->add_option("--passphrase-file", show_options->passphrase_file,
                    "Passphrase for a protected key file");
   show->add_flag("--json", show_options->json, "Print one JSON object");
-  show->callback([runner, show_options] {
-    *runner = [show_options] { return RunKeyShow(*show_options); };
-  });
+  show->callback(
+      [runner, show_options] { *runner = [show_options] { return RunKeyShow(*show_options); }; });
 }
 
 }  // namespace lading::cli

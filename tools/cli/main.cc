@@ -1,9 +1,8 @@
 // lading: the command-line client. Exit codes: 0 success, 1 the command failed (one line
 // "lading: <reason>" on stderr), 2 the command line is wrong.
+#include <CLI/CLI.hpp>
 #include <exception>
 #include <iostream>
-
-#include <CLI/CLI.hpp>
 
 #include "tools/cli/command.h"
 #include "tools/cli/key_commands.h"
