@@ -173,4 +173,3 @@ BENCHMARK(BM_SmtVerifyNonMembership);
 }  // namespace
 }  // namespace lading::crypto
 
-BENCHMARK_MAIN();
