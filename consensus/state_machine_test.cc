@@ -813,5 +813,67 @@ TEST_CASE("a committee change for the next height drops messages buffered for it
   CHECK_FALSE(h.machine().self_index().has_value());
 }
 
+TEST_CASE("HeldMessages lists the current height's proposal and counted votes in order",
+          "[unit][consensus]") {
+  Harness h;
+  h.Start();
+  const Proposal proposal = h.MakeProposal(1, 0, kV);
+  h.Receive(proposal);
+  h.Validate(1, 0, kV, true);  // our prevote for v
+  const Vote prevote = h.MakeVote(VoteType::kPrevote, 1, 0, kV.hash, 2);
+  h.Receive(prevote);
+  h.Prevotes(1, 0, std::nullopt, {2});  // equivocation: not counted, not held
+  const Vote precommit = h.MakeVote(VoteType::kPrecommit, 1, 0, std::nullopt, 3);
+  h.Receive(precommit);
+  const Vote later = h.MakeVote(VoteType::kPrevote, 1, 4, std::nullopt, 1);
+  h.Receive(later);
+  h.Prevotes(2, 0, kV.hash, {1});  // next height: buffered, not held
+
+  const std::vector<ConsensusMessage> held = h.machine().HeldMessages();
+  REQUIRE(held.size() == 5);
+  CHECK(std::get<Proposal>(held[0]) == proposal);
+  const Vote& own = std::get<Vote>(held[1]);
+  CHECK(own.validator == 0);
+  CHECK(own.block_hash == kV.hash);
+  CHECK(std::get<Vote>(held[2]) == prevote);
+  CHECK(std::get<Vote>(held[3]) == precommit);
+  CHECK(std::get<Vote>(held[4]) == later);
+}
+
+TEST_CASE("re-gossiped held messages bring a validator that missed them to the same lock",
+          "[unit][consensus]") {
+  Harness first;
+  LockOnVInRoundZero(&first);
+  Harness second({.self = 3});
+  second.Start();
+  for (const ConsensusMessage& message : first.machine().HeldMessages()) second.Receive(message);
+  second.Validate(1, 0, kV, true);
+  CHECK(second.machine().locked_round() == 0);
+  CHECK(second.machine().step() == Step::kPrecommit);
+  // Without them it is still waiting for a proposal.
+  Harness third({.self = 3});
+  third.Start();
+  CHECK(third.machine().step() == Step::kPropose);
+}
+
+TEST_CASE("a committee schedule answers each height with the latest change at or below it",
+          "[unit][consensus]") {
+  CommitteeSchedule schedule(testing::MakeCommittee({1}));
+  schedule.Set(5, testing::MakeCommittee({1, 1}));
+  schedule.Set(9, testing::MakeCommittee({1, 1, 1}));
+  CHECK(schedule.At(1).size() == 1);
+  CHECK(schedule.At(4).size() == 1);
+  CHECK(schedule.At(5).size() == 2);
+  CHECK(schedule.At(8).size() == 2);
+  CHECK(schedule.At(9).size() == 3);
+  CHECK(schedule.At(1000).size() == 3);
+  schedule.ForgetBefore(6);
+  CHECK(schedule.At(6).size() == 2);
+  CHECK(schedule.At(5).size() == 2);
+  CHECK(schedule.At(9).size() == 3);
+  schedule.ForgetBefore(100);
+  CHECK(schedule.At(100).size() == 3);
+}
+
 }  // namespace
 }  // namespace lading::consensus
