@@ -2,6 +2,7 @@
 // locks, clocks, randomness, files, console I/O, network and storage libraries, floating point,
 // and unordered containers (whose iteration order could leak into outputs).
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cctype>
 #include <filesystem>
 #include <fstream>
@@ -11,21 +12,26 @@
 #include <string>
 #include <vector>
 
-#include <catch2/catch.hpp>
-
 namespace {
 
 // Headers the core must not include, and what they stand for. A quoted or angled include whose
 // path contains one of kForbiddenPathParts is refused as well ("boost/asio.hpp").
 const std::map<std::string, std::string>& ForbiddenHeaders() {
   static const std::map<std::string, std::string> headers = {
-      {"thread", "threads or locks"},     {"mutex", "threads or locks"},
-      {"shared_mutex", "threads or locks"}, {"condition_variable", "threads or locks"},
-      {"future", "threads or locks"},     {"atomic", "threads or locks"},
-      {"chrono", "clocks"},               {"ctime", "clocks"},
-      {"time.h", "clocks"},               {"random", "randomness"},
-      {"fstream", "file or console I/O"}, {"iostream", "file or console I/O"},
-      {"cstdio", "file or console I/O"},  {"stdio.h", "file or console I/O"},
+      {"thread", "threads or locks"},
+      {"mutex", "threads or locks"},
+      {"shared_mutex", "threads or locks"},
+      {"condition_variable", "threads or locks"},
+      {"future", "threads or locks"},
+      {"atomic", "threads or locks"},
+      {"chrono", "clocks"},
+      {"ctime", "clocks"},
+      {"time.h", "clocks"},
+      {"random", "randomness"},
+      {"fstream", "file or console I/O"},
+      {"iostream", "file or console I/O"},
+      {"cstdio", "file or console I/O"},
+      {"stdio.h", "file or console I/O"},
   };
   return headers;
 }
@@ -108,11 +114,13 @@ std::vector<std::string> Identifiers(const std::string& code) {
 // A decimal number with a fraction ("0.5", "1.0e3") that is not part of an identifier.
 bool HasFloatingLiteral(const std::string& code) {
   for (size_t i = 0; i + 2 < code.size(); ++i) {
-    const auto digit = [&](size_t at) { return std::isdigit(static_cast<unsigned char>(code[at])); };
+    const auto digit = [&](size_t at) {
+      return std::isdigit(static_cast<unsigned char>(code[at]));
+    };
     if (!digit(i) || code[i + 1] != '.' || !digit(i + 2)) continue;
     size_t start = i;
-    while (start > 0 && (std::isalnum(static_cast<unsigned char>(code[start - 1])) ||
-                         code[start - 1] == '_')) {
+    while (start > 0 &&
+           (std::isalnum(static_cast<unsigned char>(code[start - 1])) || code[start - 1] == '_')) {
       --start;
     }
     if (digit(start)) return true;
@@ -154,7 +162,8 @@ std::vector<std::string> Offenders(const std::string& name, const std::string& s
       const std::string code = StripCommentsAndStrings(line);
       for (const std::string& identifier : Identifiers(code)) {
         const auto it = ForbiddenIdentifiers().find(identifier);
-        if (it != ForbiddenIdentifiers().end()) reasons.insert(it->second + " (" + identifier + ")");
+        if (it != ForbiddenIdentifiers().end())
+          reasons.insert(it->second + " (" + identifier + ")");
       }
       if (HasFloatingLiteral(code)) reasons.insert("floating point literal");
     }

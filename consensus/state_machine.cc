@@ -334,10 +334,10 @@ bool StateMachine::TryDecide(std::vector<Output>* outputs) {
   for (const auto& [round, proposal] : proposals_) {
     if (VerdictFor(proposal) != Verdict::kValid) continue;
     if (!committee.IsQuorum(PowerFor(round, VoteType::kPrecommit, proposal.value.hash))) continue;
-    Decide decision{height_, proposal.value,
-                    Commit{height_, round, proposal.value.hash,
-                           FindVotes(round, VoteType::kPrecommit)->SignaturesFor(
-                               proposal.value.hash)}};
+    Decide decision{
+        height_, proposal.value,
+        Commit{height_, round, proposal.value.hash,
+               FindVotes(round, VoteType::kPrecommit)->SignaturesFor(proposal.value.hash)}};
     outputs->push_back(std::move(decision));
     EnterHeight(height_ + 1);
     StartRound(0, outputs);
@@ -356,8 +356,8 @@ bool StateMachine::TrySkipRound(std::vector<Output>* outputs) {
   // Alg. 1 line 55: f+1 of power in messages of a higher round means at least one correct
   // validator is there. Jump to the highest such round.
   const ValidatorSet& committee = committees_.At(height_);
-  for (auto it = senders_by_round_.rbegin();
-       it != senders_by_round_.rend() && it->first > round_; ++it) {
+  for (auto it = senders_by_round_.rbegin(); it != senders_by_round_.rend() && it->first > round_;
+       ++it) {
     VotingPower power = 0;
     for (ValidatorIndex sender : it->second) power += committee.at(sender).voting_power;
     if (committee.IsOneThird(power)) {

@@ -1,8 +1,7 @@
 #include "consensus/state_machine.h"
 
-#include <tuple>
-
 #include <catch2/catch.hpp>
+#include <tuple>
 
 #include "consensus/internal/test_harness.h"
 
@@ -256,8 +255,7 @@ TEST_CASE("Alg1 lines 36-43: lock on the polka value and precommit it", "[unit][
   CHECK(h.machine().valid_round() == 0);
 }
 
-TEST_CASE("Alg1 lines 36-43: no lock on a polka for a value judged invalid",
-          "[unit][consensus]") {
+TEST_CASE("Alg1 lines 36-43: no lock on a polka for a value judged invalid", "[unit][consensus]") {
   Harness h;
   h.Start();
   REQUIRE(HasPrevote(h.ProposeAndValidate(1, 0, kV, kNoRound, /*valid=*/false), std::nullopt));
@@ -282,8 +280,7 @@ TEST_CASE("Alg1 lines 36-43: in the precommit step a polka updates validValue bu
   CHECK(h.machine().locked_round() == kNoRound);
 }
 
-TEST_CASE("Alg1 lines 44-46: 2f+1 prevotes for nil lead to a nil precommit",
-          "[unit][consensus]") {
+TEST_CASE("Alg1 lines 44-46: 2f+1 prevotes for nil lead to a nil precommit", "[unit][consensus]") {
   Harness h;
   h.Start();
   h.Timeout(1, 0, Step::kPropose);
@@ -339,8 +336,7 @@ TEST_CASE("Alg1 lines 49-54: decide on proposal + 2f+1 precommits, from any roun
     CHECK(decisions[0].commit.signatures[0].validator == 0);
     CHECK(decisions[0].commit.signatures[1].validator == 2);
     CHECK(decisions[0].commit.signatures[2].validator == 3);
-    CHECK(VerifyCommit(testing::kChainId, h.committee(), decisions[0].commit,
-                       testing::FakeVerify)
+    CHECK(VerifyCommit(testing::kChainId, h.committee(), decisions[0].commit, testing::FakeVerify)
               .ok());
     // Then StartRound(0) of the next height.
     CHECK(h.machine().height() == 2);
@@ -709,8 +705,7 @@ TEST_CASE("after a restart nothing is signed at or below last_signed", "[unit][c
   }
 }
 
-TEST_CASE("a non-validator follows the votes and decides but never signs",
-          "[unit][consensus]") {
+TEST_CASE("a non-validator follows the votes and decides but never signs", "[unit][consensus]") {
   Harness h({.self = std::nullopt});
   std::vector<Output> outputs = h.Start();
   Append(&outputs, h.ProposeAndValidate(1, 0, kV));

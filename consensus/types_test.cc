@@ -42,11 +42,11 @@ TEST_CASE("vote sign bytes follow the documented layout", "[unit][consensus]") {
   const Vote vote = SampleVote();
   const Bytes expected = Concat({
       Bytes{21}, ToBytes("lading/consensus/vote"), Bytes{11}, ToBytes(kChain),
-      Bytes{0x02},                                                  // precommit
-      Bytes{0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08},        // height
-      Bytes{0x00, 0x00, 0x00, 0x03},                                // round
-      Bytes{0x01}, vote.block_hash->ToBytes(),                      // block present
-      Bytes{0x0a, 0x0b, 0x0c, 0x0d},                                // validator
+      Bytes{0x02},                                            // precommit
+      Bytes{0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08},  // height
+      Bytes{0x00, 0x00, 0x00, 0x03},                          // round
+      Bytes{0x01}, vote.block_hash->ToBytes(),                // block present
+      Bytes{0x0a, 0x0b, 0x0c, 0x0d},                          // validator
   });
   CHECK(VoteSignBytes(kChain, vote) == expected);
 }
@@ -55,12 +55,12 @@ TEST_CASE("proposal sign bytes follow the documented layout", "[unit][consensus]
   const Proposal proposal = SampleProposal();
   const Bytes expected = Concat({
       Bytes{25}, ToBytes("lading/consensus/proposal"), Bytes{11}, ToBytes(kChain),
-      Bytes{0x20},                                            // proposal
-      Bytes{0, 0, 0, 0, 0, 0, 0, 42},                         // height
-      Bytes{0, 0, 0, 2},                                      // round
-      Bytes{0xff, 0xff, 0xff, 0xff},                          // pol_round -1
-      proposal.value.hash.ToBytes(),                          // value hash
-      Bytes{0, 0, 0, 1},                                      // proposer
+      Bytes{0x20},                     // proposal
+      Bytes{0, 0, 0, 0, 0, 0, 0, 42},  // height
+      Bytes{0, 0, 0, 2},               // round
+      Bytes{0xff, 0xff, 0xff, 0xff},   // pol_round -1
+      proposal.value.hash.ToBytes(),   // value hash
+      Bytes{0, 0, 0, 1},               // proposer
   });
   CHECK(ProposalSignBytes(kChain, proposal) == expected);
 }

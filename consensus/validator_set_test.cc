@@ -1,8 +1,7 @@
 #include "consensus/validator_set.h"
 
-#include <map>
-
 #include <catch2/catch.hpp>
+#include <map>
 
 #include "consensus/internal/test_harness.h"
 
@@ -29,18 +28,17 @@ TEST_CASE("ValidatorSet::Create accepts a well-formed committee", "[unit][consen
   CHECK(set->Contains(1));
   CHECK_FALSE(set->Contains(2));
   // Exactly 2^60 total is allowed.
-  CHECK(ValidatorSet::Create({MakeValidator(0, VotingPower{1} << 59),
-                              MakeValidator(1, VotingPower{1} << 59)})
+  CHECK(ValidatorSet::Create(
+            {MakeValidator(0, VotingPower{1} << 59), MakeValidator(1, VotingPower{1} << 59)})
             .ok());
 }
 
-TEST_CASE("ValidatorSet::Create rejects malformed committees with a reason",
-          "[unit][consensus]") {
+TEST_CASE("ValidatorSet::Create rejects malformed committees with a reason", "[unit][consensus]") {
   CHECK(ValidatorSet::Create({}).status().message() == "validator set is empty");
 
   auto status = ValidatorSet::Create({MakeValidator(0, 1), MakeValidator(1, 0)}).status();
-  CHECK_THAT(std::string(status.message()), Catch::Contains("validator-1") &&
-                                                 Catch::Contains("zero voting power"));
+  CHECK_THAT(std::string(status.message()),
+             Catch::Contains("validator-1") && Catch::Contains("zero voting power"));
 
   Validator short_key = MakeValidator(1, 1);
   short_key.public_key.pop_back();
@@ -61,13 +59,12 @@ TEST_CASE("ValidatorSet::Create rejects malformed committees with a reason",
                                  MakeValidator(1, (VotingPower{1} << 59) + 1)})
                .status();
   CHECK_THAT(std::string(status.message()), Catch::Contains("exceeds 2^60"));
-  status = ValidatorSet::Create({MakeValidator(0, UINT64_MAX), MakeValidator(1, UINT64_MAX)})
-               .status();
+  status =
+      ValidatorSet::Create({MakeValidator(0, UINT64_MAX), MakeValidator(1, UINT64_MAX)}).status();
   CHECK(absl::IsInvalidArgument(status));
 }
 
-TEST_CASE("quorum is more than 2/3 and one third more than 1/3 of the power",
-          "[unit][consensus]") {
+TEST_CASE("quorum is more than 2/3 and one third more than 1/3 of the power", "[unit][consensus]") {
   const ValidatorSet four = MakeCommittee({1, 1, 1, 1});
   CHECK(four.IsQuorum(3));
   CHECK_FALSE(four.IsQuorum(2));
@@ -75,7 +72,7 @@ TEST_CASE("quorum is more than 2/3 and one third more than 1/3 of the power",
   CHECK_FALSE(four.IsOneThird(1));
   const ValidatorSet three = MakeCommittee({1, 1, 1});
   CHECK(three.IsQuorum(3));
-  CHECK_FALSE(three.IsQuorum(2));  // exactly 2/3 is not enough
+  CHECK_FALSE(three.IsQuorum(2));    // exactly 2/3 is not enough
   CHECK_FALSE(three.IsOneThird(1));  // exactly 1/3 is not enough
 }
 
@@ -159,8 +156,8 @@ Commit MakeCommit(const std::vector<ValidatorIndex>& signers) {
   commit.round = 2;
   commit.block_hash = crypto::HashWithLabel("lading/test/value", AsBytes("b"));
   for (ValidatorIndex signer : signers) {
-    Vote precommit{VoteType::kPrecommit, commit.height, commit.round, commit.block_hash, signer,
-                   {}};
+    Vote precommit{VoteType::kPrecommit, commit.height, commit.round,
+                   commit.block_hash,    signer,        {}};
     commit.signatures.push_back(
         {signer, FakeSign(FakeKey(signer), VoteSignBytes(testing::kChainId, precommit))});
   }
@@ -183,8 +180,8 @@ TEST_CASE("VerifyCommit rejects duplicate signers", "[unit][consensus]") {
   const ValidatorSet set = MakeCommittee({1, 1, 1, 1});
   Commit commit = MakeCommit({0, 1, 1});
   const absl::Status status = Verify(set, commit);
-  CHECK_THAT(std::string(status.message()), Catch::Contains("validator 1") &&
-                                                 Catch::Contains("more than once"));
+  CHECK_THAT(std::string(status.message()),
+             Catch::Contains("validator 1") && Catch::Contains("more than once"));
   commit = MakeCommit({1, 0, 2});
   CHECK_THAT(std::string(Verify(set, commit).message()), Catch::Contains("sorted"));
 }

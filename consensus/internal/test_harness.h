@@ -112,12 +112,11 @@ class Harness {
   explicit Harness(Config config)
       : committee_(MakeCommittee(config.powers)),
         signer_(config.self.has_value() ? FakeKey(*config.self) : Bytes{}),
-        machine_(
-            StateMachine::Options{kChainId,
-                                  config.self.has_value() ? FakeKey(*config.self) : Bytes{},
-                                  config.timeouts},
-            config.self.has_value() ? &signer_ : nullptr, CommitteeSchedule(committee_),
-            config.height, config.last_signed),
+        machine_(StateMachine::Options{kChainId,
+                                       config.self.has_value() ? FakeKey(*config.self) : Bytes{},
+                                       config.timeouts},
+                 config.self.has_value() ? &signer_ : nullptr, CommitteeSchedule(committee_),
+                 config.height, config.last_signed),
         self_(config.self) {}
   Harness() : Harness(Config{}) {}
 
@@ -145,15 +144,16 @@ class Harness {
   }
 
   // A proposal from the rightful proposer of (height, round) under the genesis committee.
-  Proposal MakeProposal(Height height, Round round, const Value& value, Round pol_round = kNoRound) {
+  Proposal MakeProposal(Height height, Round round, const Value& value,
+                        Round pol_round = kNoRound) {
     Proposal proposal;
     proposal.height = height;
     proposal.round = round;
     proposal.pol_round = pol_round;
     proposal.value = value;
     proposal.proposer = committee_.Proposer(height, round);
-    proposal.signature = FakeSign(FakeKey(proposal.proposer),
-                                  ProposalSignBytes(kChainId, proposal));
+    proposal.signature =
+        FakeSign(FakeKey(proposal.proposer), ProposalSignBytes(kChainId, proposal));
     return proposal;
   }
   Vote MakeVote(VoteType type, Height height, Round round, std::optional<BlockHash> block,
@@ -173,7 +173,8 @@ class Harness {
                             std::optional<BlockHash> block,
                             std::initializer_list<ValidatorIndex> validators) {
     std::vector<Output> outputs;
-    for (ValidatorIndex v : validators) Append(&outputs, Receive(MakeVote(type, height, round, block, v)));
+    for (ValidatorIndex v : validators)
+      Append(&outputs, Receive(MakeVote(type, height, round, block, v)));
     return outputs;
   }
   std::vector<Output> Prevotes(Height height, Round round, std::optional<BlockHash> block,
