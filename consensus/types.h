@@ -103,7 +103,10 @@ struct Validator {
 };
 
 // Canonical bytes a proposal / vote signature covers: a domain label, the chain id, then the
-// fields in a fixed binary layout. The signature field itself is not covered.
+// fields in a fixed binary layout (documented in types.cc). The signature field itself is not
+// covered, nor is a proposal's payload: the proposal signs its value's hash, and the application
+// checks payload against hash when it validates the value.
+// REQUIRES: chain_id.size() <= 255.
 Bytes ProposalSignBytes(const std::string& chain_id, const Proposal& proposal);
 Bytes VoteSignBytes(const std::string& chain_id, const Vote& vote);
 
