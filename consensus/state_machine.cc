@@ -85,6 +85,11 @@ StateMachine::StateMachine(Options options, const Signer* signer, CommitteeSched
   LADING_CHECK_MSG(options_.self_public_key.empty() || signer_ != nullptr,
                    "a validating node needs a signer");
   EnterHeight(height);
+  if (last_signed_.height == height && last_signed_.locked_round != kNoRound) {
+    // Restarting inside a height where we precommitted: keep the lock (see SignState).
+    locked_round_ = last_signed_.locked_round;
+    locked_hash_ = last_signed_.locked_hash;
+  }
 }
 
 void StateMachine::Start(std::vector<Output>* outputs) {
@@ -377,7 +382,7 @@ bool StateMachine::TryPrevoteOnProposal(std::vector<Output>* outputs) {
   if (verdict == Verdict::kPending) return false;
   const bool valid = verdict == Verdict::kValid;
   const BlockHash& hash = proposal->value.hash;
-  const bool locked_on_it = locked_value_.has_value() && locked_value_->hash == hash;
+  const bool locked_on_it = locked_hash_.has_value() && *locked_hash_ == hash;
   bool prevote_block = false;
   if (proposal->pol_round == kNoRound) {
     // Alg. 1 lines 22-27.
@@ -419,7 +424,7 @@ bool StateMachine::TryLockOnPolka(std::vector<Output>* outputs) {
   polka_round_ = round_;
   const Value value = proposal->value;
   if (step_ == Step::kPrevote) {
-    locked_value_ = value;
+    locked_hash_ = hash;
     locked_round_ = round_;
     step_ = Step::kPrecommit;
     CastVote(VoteType::kPrecommit, hash, outputs);
@@ -484,7 +489,7 @@ void StateMachine::EnterHeight(Height height) {
   height_ = height;
   round_ = 0;
   step_ = Step::kPropose;
-  locked_value_.reset();
+  locked_hash_.reset();
   locked_round_ = kNoRound;
   valid_value_.reset();
   valid_round_ = kNoRound;
@@ -536,7 +541,11 @@ void StateMachine::CastVote(VoteType type, const std::optional<BlockHash>& block
 }
 
 bool StateMachine::ClaimSignState(Step step, std::vector<Output>* outputs) {
-  const SignState next{height_, round_, step};
+  const SignState next{.height = height_,
+                       .round = round_,
+                       .step = step,
+                       .locked_round = locked_round_,
+                       .locked_hash = locked_hash_};
   if (!SignStateAfter(next, last_signed_)) {
     ++drops_.sign_refused;
     return false;

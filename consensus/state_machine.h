@@ -215,7 +215,7 @@ class StateMachine {
   Height height_;
   Round round_ = 0;
   Step step_ = Step::kPropose;
-  std::optional<Value> locked_value_;
+  std::optional<BlockHash> locked_hash_;  // the paper's lockedValue, compared by hash
   Round locked_round_ = kNoRound;
   std::optional<Value> valid_value_;
   Round valid_round_ = kNoRound;

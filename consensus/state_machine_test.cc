@@ -661,13 +661,38 @@ TEST_CASE("the sign state is persisted before every broadcast", "[unit][consensu
       expected = {vote.height, vote.round,
                   vote.type == VoteType::kPrevote ? Step::kPrevote : Step::kPrecommit};
     }
-    CHECK(persist->state == expected);
+    CHECK(persist->state.height == expected.height);
+    CHECK(persist->state.round == expected.round);
+    CHECK(persist->state.step == expected.step);
     CHECK(std::make_tuple(expected.height, expected.round, static_cast<int>(expected.step)) >
           std::make_tuple(previous.height, previous.round, static_cast<int>(previous.step)));
     previous = expected;
   }
   CHECK(broadcasts == 3);  // proposal, prevote, precommit
-  CHECK(h.machine().last_signed() == SignState{1, 0, Step::kPrecommit});
+  // The precommit locked on kV: the lock is persisted with the signature.
+  CHECK(h.machine().last_signed() == SignState{1, 0, Step::kPrecommit, 0, kV.hash});
+}
+
+TEST_CASE("a validator restarted after precommitting keeps its lock", "[unit][consensus]") {
+  // Round 1's proposer is (1 + 1) mod 4 = 2; it proposes kW fresh (pol_round -1).
+  const auto prevote_in_round_one = [](const SignState& last_signed) {
+    Harness h({.last_signed = last_signed});
+    h.Start();
+    h.Prevotes(1, 1, std::nullopt, {1, 2});  // f+1 of round 1: skip to it (line 55)
+    REQUIRE(h.machine().round() == 1);
+    return h.ProposeAndValidate(1, 1, kW);
+  };
+  SECTION("locked on kV in round 0: the fresh proposal kW gets a nil prevote (lines 22-27)") {
+    CHECK(HasPrevote(prevote_in_round_one({1, 0, Step::kPrecommit, 0, kV.hash}), std::nullopt));
+  }
+  SECTION("without a lock the same proposal is prevoted") {
+    CHECK(HasPrevote(prevote_in_round_one({1, 0, Step::kPrecommit}), kW.hash));
+  }
+  SECTION("a lock from an earlier height is not carried into this one") {
+    Harness h({.last_signed = {0, 3, Step::kPrecommit, 3, kV.hash}});
+    h.Start();
+    CHECK(h.machine().locked_round() == kNoRound);
+  }
 }
 
 TEST_CASE("after a restart nothing is signed at or below last_signed", "[unit][consensus]") {

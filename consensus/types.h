@@ -86,12 +86,18 @@ struct Evidence {
   bool operator==(const Evidence&) const = default;
 };
 
-// The last (height, round, step) this validator signed. Persisted durably before the signed
-// message leaves, so that a restarted validator never signs twice for one step.
+// The last (height, round, step) this validator signed, and its lock at that moment. Persisted
+// durably before the signed message leaves, so that a restarted validator never signs twice for
+// one step and never forgets a lock it precommitted on (a validator that forgot its lock could
+// help a conflicting polka form: the "amnesia" fault, as bad as being Byzantine). The lock only
+// changes when a precommit is signed (Alg. 1 line 36), so persisting it with every signature
+// keeps it durable exactly when it matters.
 struct SignState {
   Height height = 0;
   Round round = kNoRound;
   Step step = Step::kPropose;
+  Round locked_round = kNoRound;           // the paper's lockedRound at `height`
+  std::optional<BlockHash> locked_hash;    // the paper's lockedValue (by hash) at `height`
   bool operator==(const SignState&) const = default;
 };
 
