@@ -63,8 +63,8 @@ class BlockStore {
   //   InvalidArgument: the block, header or commit do not decode or do not match each other
   //     (header vs block, chain id, txs_root, last_commit vs last_commit_hash and the previous
   //     block, commit height and block hash), a tx id is already stored, a state node does not
-  //     hash to its key, the state tree under state_root is incomplete, or a state key is
-  //     written twice;
+  //     hash to its key, the new state nodes do not complete the tree under state_root or break
+  //     its canonical shape, or a state key is written twice;
   //   Internal / DataLoss: the storage failed (the message carries the storage's own error).
   virtual absl::Status Append(const BlockToAppend& block) = 0;
 

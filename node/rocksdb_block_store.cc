@@ -100,6 +100,15 @@ bool SameHash(const std::string& bytes, const Hash256& hash) {
 
 std::string HexOf(const std::string& bytes) { return HexEncode(AsBytes(bytes)); }
 
+// True when the first `depth` bits of `key` are those of `path`: in the canonical sparse Merkle
+// tree a leaf sits on its own key's path.
+bool OnPath(const Hash256& key, const Hash256& path, size_t depth) {
+  for (size_t bit = 0; bit < depth; ++bit) {
+    if (key.Bit(bit) != path.Bit(bit)) return false;
+  }
+  return true;
+}
+
 absl::StatusOr<Hash256> HashField(const std::string& bytes, const char* field) {
   auto hash = Hash256::FromBytes(AsBytes(bytes));
   if (!hash.ok()) {
@@ -427,11 +436,9 @@ class RocksDbBlockStore::Verifier {
                   " under the head state_root is missing");
     }
     if ((*node)->kind == crypto::SmtNode::Kind::kLeaf) {
-      for (size_t bit = 0; bit < depth; ++bit) {
-        if ((*node)->key.Bit(bit) != path.Bit(bit)) {
-          return Fail("state leaf for key ", (*node)->key.ToHex(), " sits at depth ", depth,
-                      " off its key's path (bit ", bit, ")");
-        }
+      if (!OnPath((*node)->key, path, depth)) {
+        return Fail("state leaf ", node_hash.ToHex(), " for key ", (*node)->key.ToHex(),
+                    " sits at depth ", depth, " off its key's path");
       }
       *keys = 1;
       return absl::OkStatus();
@@ -778,32 +785,79 @@ absl::Status RocksDbBlockStore::CheckStateTree(const BlockToAppend& append) cons
   }
   if (root->IsZero()) return absl::OkStatus();
 
-  // Every stored node already heads a complete subtree (each Append checked its own), so only
-  // the new nodes need walking: their children must be new, stored, or empty.
+  // Every stored node already heads a complete, canonical subtree (each Append checked its own
+  // new nodes), so only the new nodes are walked: each child must be empty, new, or stored; a
+  // leaf must sit on its key's path; an internal node must have two or more keys below it.
   const Reader reader(db_.get(), &column_families_);
-  std::vector<Hash256> pending = {*root};
+  auto incomplete = [&](const Hash256& node_hash) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "block ", height, " state tree under state_root ", root->ToHex(), " is incomplete: node ",
+        node_hash.ToHex(), " is neither among the block's state nodes nor stored"));
+  };
+  auto not_canonical = [&](const Hash256& node_hash, std::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat("block ", height, " state node ",
+                                                   node_hash.ToHex(), " ", std::string(why)));
+  };
+  // The kind of a child that is not new, read from the store.
+  auto stored_kind = [&](const Hash256& node_hash) -> absl::StatusOr<crypto::SmtNode> {
+    LADING_ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                            reader.Get(Cf::kStateNodes, ToSlice(node_hash)));
+    if (!stored) return incomplete(node_hash);
+    auto node = crypto::SmtNode::Decode(AsBytes(*stored));
+    if (!node.ok()) {
+      return absl::DataLossError(absl::StrCat("stored state node ", node_hash.ToHex(),
+                                              " does not decode: ", node.status().message()));
+    }
+    return *node;
+  };
+
+  if (!new_nodes.contains(*root)) return stored_kind(*root).status();
+  struct Pending {
+    Hash256 node_hash;
+    Hash256 path;  // the first `depth` bits lead here
+    size_t depth;
+  };
+  std::vector<Pending> pending = {Pending{*root, Hash256{}, 0}};
   std::unordered_set<Hash256, Hash256Hasher> visited;
   while (!pending.empty()) {
-    const Hash256 node_hash = pending.back();
+    const Pending at = pending.back();
     pending.pop_back();
-    if (!visited.insert(node_hash).second) continue;
-    auto it = new_nodes.find(node_hash);
-    if (it == new_nodes.end()) {
-      LADING_ASSIGN_OR_RETURN(std::optional<std::string> stored,
-                              reader.Get(Cf::kStateNodes, ToSlice(node_hash)));
-      if (!stored) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "block ", height, " state tree under state_root ", root->ToHex(),
-            " is incomplete: node ", node_hash.ToHex(),
-            " is neither among the block's state nodes nor stored"));
+    if (!visited.insert(at.node_hash).second) {
+      return not_canonical(at.node_hash, "appears twice in the tree");
+    }
+    const crypto::SmtNode& node = *new_nodes.at(at.node_hash);
+    if (node.kind == crypto::SmtNode::Kind::kLeaf) {
+      if (!OnPath(node.key, at.path, at.depth)) {
+        return not_canonical(at.node_hash, absl::StrCat("is a leaf off its key's path at depth ",
+                                                        at.depth));
       }
       continue;
     }
-    const crypto::SmtNode& node = *it->second;
-    if (node.kind == crypto::SmtNode::Kind::kInternal) {
-      if (!node.left.IsZero()) pending.push_back(node.left);
-      if (!node.right.IsZero()) pending.push_back(node.right);
+    if (at.depth >= 256) return not_canonical(at.node_hash, "is an internal node at depth 256");
+    size_t keys = 0;
+    for (int side = 0; side < 2; ++side) {
+      const Hash256& child = side == 0 ? node.left : node.right;
+      if (child.IsZero()) continue;
+      Hash256 child_path = at.path;
+      if (side == 1) child_path.bytes[at.depth / 8] |= static_cast<uint8_t>(0x80 >> (at.depth % 8));
+      auto it = new_nodes.find(child);
+      if (it != new_nodes.end()) {
+        keys += it->second->kind == crypto::SmtNode::Kind::kLeaf ? 1 : 2;
+        pending.push_back(Pending{child, child_path, at.depth + 1});
+        continue;
+      }
+      LADING_ASSIGN_OR_RETURN(crypto::SmtNode stored, stored_kind(child));
+      if (stored.kind == crypto::SmtNode::Kind::kLeaf) {
+        if (!OnPath(stored.key, child_path, at.depth + 1)) {
+          return not_canonical(child, absl::StrCat("is a leaf off its key's path at depth ",
+                                                   at.depth + 1));
+        }
+        keys += 1;
+      } else {
+        keys += 2;
+      }
     }
+    if (keys < 2) return not_canonical(at.node_hash, "is an internal node above fewer than two keys");
   }
   return absl::OkStatus();
 }
