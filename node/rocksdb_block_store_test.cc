@@ -99,10 +99,10 @@ TEST_CASE("twenty appended blocks read back with their indexes, commits and stat
     const BlockToAppend& expected = blocks[height - 1];
     auto block = store->GetBlock(height);
     REQUIRE(block.ok());
-    REQUIRE(*block == expected.block);
+    REQUIRE((*block == expected.block));  // as a bool: Catch would print both vectors
     auto commit = store->GetCommit(height);
     REQUIRE(commit.ok());
-    REQUIRE(*commit == expected.commit);
+    REQUIRE((*commit == expected.commit));
     const Hash256 hash = proto::BlockHash(proto::Serialize(expected.header));
     auto by_hash = store->GetHeightByHash(hash);
     REQUIRE(by_hash.ok());
