@@ -28,8 +28,9 @@
 // above the head, and walks the whole state tree under the head's state_root, re-hashing every
 // node and checking its canonical shape (leaves on their key's path, internal nodes above two or
 // more keys). Verify does NOT check commit signatures (that needs the committee, which lives in
-// the state: block sync and start-up do it), the state trees of blocks below the head beyond their
-// root node, nor the `state` values against the tree's leaves.
+// the state: block sync and start-up do it), transaction signatures (tx ids, and so txs_root,
+// cover only the TxBody), the state trees of blocks below the head beyond their root node, nor
+// the `state` values against the tree's leaves.
 //
 // Ownership: the store owns the RocksDB handle and closes it on destruction.
 // Thread-safety: thread-safe (see BlockStore); Appends are serialized by an internal mutex.
