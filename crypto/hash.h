@@ -30,6 +30,7 @@ inline constexpr std::string_view kLabelStateValue = "lading/state/value";
 inline constexpr std::string_view kLabelKeyCommitment = "lading/doc/key-commitment";
 inline constexpr std::string_view kLabelMemberId = "lading/member";
 inline constexpr std::string_view kLabelStoreRecord = "lading/store/record";
+inline constexpr std::string_view kLabelStoreCommitRecord = "lading/store/commit-record";
 
 // Incremental domain-separated BLAKE2b-256.
 class Hasher {
