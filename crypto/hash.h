@@ -18,6 +18,7 @@ namespace lading::crypto {
 
 // Domain labels. Each is at most 255 bytes and is never reused for another purpose.
 inline constexpr std::string_view kLabelTx = "lading/tx";
+inline constexpr std::string_view kLabelSignedTx = "lading/tx/signed";
 inline constexpr std::string_view kLabelBlock = "lading/block";
 inline constexpr std::string_view kLabelCommit = "lading/commit";
 inline constexpr std::string_view kLabelMerkleLeaf = "lading/merkle/leaf";

@@ -201,6 +201,13 @@ TEST_CASE("a block changed under a valid checksum is named by the check it fails
          b.set_txs(1, ToString(proto::Serialize(tx)));
        },
        "does not match the transactions' root"},
+      {"a changed transaction signature",
+       [](proto::Block& b, proto::BlockHeader&) {
+         proto::SignedTx tx = *proto::DecodeSignedTx(AsBytes(b.txs(1)));
+         tx.mutable_signature()->front() ^= 1;
+         b.set_txs(1, ToString(proto::Serialize(tx)));
+       },
+       "does not match the transactions' root"},
       {"a removed transaction",
        [](proto::Block& b, proto::BlockHeader&) { b.mutable_txs()->RemoveLast(); },
        "does not match the transactions' root"},

@@ -15,7 +15,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "crypto/hash.h"
-#include "crypto/merkle.h"
 #include "crypto/status.h"
 #include "proto/ledger.h"
 
@@ -346,7 +345,9 @@ class RocksDbBlockStore::Verifier {
 
     auto tx_ids = proto::TxIds(*block);
     if (!tx_ids.ok()) return Fail("", tx_ids.status().message());
-    const Hash256 txs_root = crypto::MerkleRoot(*tx_ids);
+    auto txs_root_or = proto::TxsRoot(*block);
+    if (!txs_root_or.ok()) return Fail("", txs_root_or.status().message());
+    const Hash256& txs_root = *txs_root_or;
     if (!SameHash(header->txs_root(), txs_root)) {
       return Fail("txs_root ", HexOf(header->txs_root()), " does not match the transactions' root ",
                   txs_root.ToHex());
@@ -703,7 +704,7 @@ absl::Status RocksDbBlockStore::CheckAppend(const BlockToAppend& append, const p
   }
 
   LADING_ASSIGN_OR_RETURN(*tx_ids, proto::TxIds(block));
-  const Hash256 txs_root = crypto::MerkleRoot(*tx_ids);
+  LADING_ASSIGN_OR_RETURN(const Hash256 txs_root, proto::TxsRoot(block));
   if (!SameHash(header->txs_root(), txs_root)) {
     return absl::InvalidArgumentError(absl::StrCat("block ", height, " txs_root ",
                                                    HexOf(header->txs_root()),

@@ -28,8 +28,8 @@
 // above the head, and walks the whole state tree under the head's state_root, re-hashing every
 // node and checking its canonical shape (leaves on their key's path, internal nodes above two or
 // more keys). Verify does NOT check commit signatures (that needs the committee, which lives in
-// the state: block sync and start-up do it), transaction signatures (tx ids, and so txs_root,
-// cover only the TxBody), the state trees of blocks below the head beyond their root node, nor
+// the state: block sync and start-up do it), transaction signatures (txs_root pins their bytes,
+// but whether they verify needs the members' keys from the state), the state trees of blocks below the head beyond their root node, nor
 // the `state` values against the tree's leaves.
 //
 // Ownership: the store owns the RocksDB handle and closes it on destruction.

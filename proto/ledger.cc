@@ -95,9 +95,22 @@ absl::StatusOr<std::vector<Hash256>> TxIds(const Block& block) {
   return ids;
 }
 
+Hash256 SignedTxHash(ByteSpan signed_tx_bytes) {
+  return crypto::HashWithLabel(crypto::kLabelSignedTx, signed_tx_bytes);
+}
+
 absl::StatusOr<Hash256> TxsRoot(const Block& block) {
-  LADING_ASSIGN_OR_RETURN(std::vector<Hash256> ids, TxIds(block));
-  return crypto::MerkleRoot(ids);
+  std::vector<Hash256> leaves;
+  leaves.reserve(block.txs_size());
+  for (int i = 0; i < block.txs_size(); ++i) {
+    auto tx = DecodeSignedTx(AsBytes(block.txs(i)));
+    if (!tx.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("block transaction ", i, ": ", tx.status().message()));
+    }
+    leaves.push_back(SignedTxHash(AsBytes(block.txs(i))));
+  }
+  return crypto::MerkleRoot(leaves);
 }
 
 }  // namespace lading::proto

@@ -66,8 +66,15 @@ Hash256 CommitHash(ByteSpan commit_bytes);
 // The tx id of each transaction of `block`, in order. Fails (InvalidArgument naming the index)
 // when a transaction does not decode as a SignedTx.
 absl::StatusOr<std::vector<Hash256>> TxIds(const Block& block);
-// Binary Merkle root (crypto/merkle.h) over TxIds(block); the empty-tree root for no
-// transactions. Fails as TxIds does.
+// H("lading/tx/signed", signed_tx_bytes): what a block's txs_root commits to for one
+// transaction. It covers the signature as well as the body, so a block hash pins every byte of
+// the block's transactions: two nodes can never hold different signatures under one committed
+// block. (The tx id hashes the body only, so that it names the transaction whatever signature
+// bytes carry it.)
+Hash256 SignedTxHash(ByteSpan signed_tx_bytes);
+// Binary Merkle root (crypto/merkle.h) over SignedTxHash of each transaction, in order; the
+// empty-tree root for no transactions. Fails (InvalidArgument naming the index) when a
+// transaction does not decode as a SignedTx.
 absl::StatusOr<Hash256> TxsRoot(const Block& block);
 
 }  // namespace lading::proto

@@ -207,25 +207,33 @@ TEST_CASE("tx id, block hash and commit hash are labelled hashes that differ for
   REQUIRE(TxId(data) != TxId(ToBytes("other bytes")));
 }
 
-TEST_CASE("the txs root is the merkle root over the ids of the transaction bodies",
+TEST_CASE("the txs root is the merkle root over the whole signed transactions",
           "[unit][proto]") {
   Block block;
   auto empty_root = TxsRoot(block);
   REQUIRE(empty_root.ok());
   REQUIRE(*empty_root == crypto::MerkleRoot({}));
 
-  std::vector<Hash256> ids;
+  std::vector<Hash256> leaves;
   for (uint64_t nonce = 1; nonce <= 5; ++nonce) {
     const Bytes tx = SampleSignedTx(nonce);
     block.add_txs(ToString(tx));
-    ids.push_back(TxId(Serialize(SampleBody(nonce))));
+    leaves.push_back(crypto::HashWithLabel(crypto::kLabelSignedTx, tx));
   }
   auto root = TxsRoot(block);
   REQUIRE(root.ok());
-  REQUIRE(*root == crypto::MerkleRoot(ids));
+  REQUIRE(*root == crypto::MerkleRoot(leaves));
 
   // Swapping two transactions changes the root: the order is committed to.
-  std::swap(*block.mutable_txs(1), *block.mutable_txs(2));
+  Block swapped = block;
+  std::swap(*swapped.mutable_txs(1), *swapped.mutable_txs(2));
+  REQUIRE(*TxsRoot(swapped) != *root);
+
+  // So is every signature byte, although the tx id does not change.
+  SignedTx tx = *DecodeSignedTx(AsBytes(block.txs(3)));
+  tx.mutable_signature()->front() ^= 1;
+  REQUIRE(TxId(AsBytes(tx.body())) == TxId(AsBytes(DecodeSignedTx(AsBytes(block.txs(3)))->body())));
+  block.set_txs(3, ToString(Serialize(tx)));
   REQUIRE(*TxsRoot(block) != *root);
 }
 
