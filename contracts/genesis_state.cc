@@ -51,6 +51,10 @@ absl::StatusOr<std::vector<StateWrite>> GenesisWrites(const proto::Genesis& gene
     WriteMember(&overlay, record);
   }
   WriteCommittee(&overlay, committee);
+  proto::ChainState chain;
+  chain.set_chain_id(genesis.chain_id());
+  chain.set_genesis_time_unix_ms(genesis.genesis_time_unix_ms());
+  WriteChain(&overlay, chain);
   return overlay.Writes();
 }
 

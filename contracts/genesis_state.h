@@ -1,8 +1,9 @@
 // The genesis state and the committee recorded in the state.
 //
-// The state before block 1 holds one "member/<id>" record per genesis member and the
-// "committee" record listing, in genesis order, the members with ROLE_VALIDATOR and voting
-// power > 0. No account records: every member's first nonce is 1.
+// The state before block 1 holds the "chain" record (chain id and genesis time), one
+// "member/<id>" record per genesis member and the "committee" record listing, in genesis order,
+// the members with ROLE_VALIDATOR and voting power > 0. No account records: every member's first
+// nonce is 1.
 //
 // Pure functions; thread-safe as far as the reader passed in is.
 #ifndef LADING_CONTRACTS_GENESIS_STATE_H_

@@ -23,7 +23,7 @@ TEST_CASE("the genesis state holds every member and the committee of its validat
   const TestChain chain({"val-a", "val-b", "val-c", "milchpulver", "fangxin"}, 3);
   auto writes = GenesisWrites(chain.genesis());
   REQUIRE(writes.ok());
-  CHECK(writes->size() == 6);  // five members and the committee
+  CHECK(writes->size() == 7);  // the chain, five members and the committee
   for (size_t i = 1; i < writes->size(); ++i) {
     CHECK((*writes)[i - 1].key_hash < (*writes)[i].key_hash);
   }
@@ -33,6 +33,12 @@ TEST_CASE("the genesis state holds every member and the committee of its validat
   REQUIRE(member.ok());
   REQUIRE(member->has_value());
   CHECK((*member)->signing_public_key() == chain.genesis().members(4).signing_public_key());
+
+  auto chain_record = ReadChain(state);
+  REQUIRE(chain_record.ok());
+  REQUIRE(chain_record->has_value());
+  CHECK((*chain_record)->chain_id() == "lading-test");
+  CHECK((*chain_record)->genesis_time_unix_ms() == testing::kTestGenesisTimeUnixMs);
 
   auto committee = CommitteeFromState(state);
   REQUIRE(committee.ok());

@@ -51,6 +51,10 @@ absl::StatusOr<std::optional<proto::Member>> ReadMember(const StateReader& state
   return ReadRecord<proto::Member>(state, MemberStateKey(member_id), "Member");
 }
 
+absl::StatusOr<std::optional<proto::ChainState>> ReadChain(const StateReader& state) {
+  return ReadRecord<proto::ChainState>(state, std::string(kChainStateKey), "ChainState");
+}
+
 absl::StatusOr<std::optional<proto::CommitteeState>> ReadCommittee(const StateReader& state) {
   return ReadRecord<proto::CommitteeState>(state, std::string(kCommitteeStateKey),
                                            "CommitteeState");
@@ -71,6 +75,10 @@ absl::StatusOr<uint64_t> ReadNextNonce(const StateReader& state, std::string_vie
 
 void WriteMember(StateOverlay* overlay, const proto::Member& member) {
   WriteRecord(overlay, MemberStateKey(member.id()), member);
+}
+
+void WriteChain(StateOverlay* overlay, const proto::ChainState& chain) {
+  WriteRecord(overlay, std::string(kChainStateKey), chain);
 }
 
 void WriteCommittee(StateOverlay* overlay, const proto::CommitteeState& committee) {

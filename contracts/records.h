@@ -1,5 +1,6 @@
 // The state's records: which state key holds what, and typed access to them.
 //
+//   "chain"                proto::ChainState      chain id and genesis time
 //   "member/<member id>"   proto::Member          a consortium member, as registered
 //   "account/<member id>"  proto::AccountState    the member's next nonce (absent = 1)
 //   "committee"            proto::CommitteeState  the validators of the next block, in order
@@ -25,6 +26,7 @@
 
 namespace lading::contracts {
 
+inline constexpr std::string_view kChainStateKey = "chain";
 inline constexpr std::string_view kCommitteeStateKey = "committee";
 
 std::string MemberStateKey(std::string_view member_id);
@@ -37,6 +39,7 @@ std::string NoteStateKey(const Hash256& tx_id);
 // parse as the record type (the state is corrupt: a node never writes such a value).
 absl::StatusOr<std::optional<proto::Member>> ReadMember(const StateReader& state,
                                                         std::string_view member_id);
+absl::StatusOr<std::optional<proto::ChainState>> ReadChain(const StateReader& state);
 absl::StatusOr<std::optional<proto::CommitteeState>> ReadCommittee(const StateReader& state);
 absl::StatusOr<std::optional<proto::NoteRecord>> ReadNote(const StateReader& state,
                                                           const Hash256& tx_id);
@@ -47,6 +50,7 @@ absl::StatusOr<uint64_t> ReadNextNonce(const StateReader& state, std::string_vie
 // Each Write puts the serialized record under its key in `overlay`.
 // REQUIRES: overlay is non-null.
 void WriteMember(StateOverlay* overlay, const proto::Member& member);
+void WriteChain(StateOverlay* overlay, const proto::ChainState& chain);
 void WriteCommittee(StateOverlay* overlay, const proto::CommitteeState& committee);
 void WriteNote(StateOverlay* overlay, const Hash256& tx_id, const proto::NoteRecord& note);
 void WriteNextNonce(StateOverlay* overlay, std::string_view member_id, uint64_t next_nonce);

@@ -1,8 +1,8 @@
 // BlockStore: what a Lading node's chain storage promises.
 //
-// A block store holds one chain: committed blocks at heights 1..head, the commit that made each
-// block final, indexes from block hash and tx id to where they sit, the sparse Merkle state nodes
-// and the current state values. It only grows, one block at a time, and each Append is atomic and
+// A block store holds one chain: its genesis state, committed blocks at heights 1..head, the
+// commit that made each block final, indexes from block hash and tx id to where they sit, the
+// sparse Merkle state nodes and the current state values. It only grows, one block at a time, and each Append is atomic and
 // durable: after a crash the store holds exactly the blocks whose Append returned OK (and
 // possibly the one in flight, complete), never part of a block.
 //
@@ -45,6 +45,16 @@ struct BlockToAppend {
   std::vector<Hash256> state_deletes;
 };
 
+// The state before block 1 (the genesis state), written once into an empty store.
+struct GenesisState {
+  // Sparse Merkle root of the genesis state.
+  Hash256 state_root;
+  // The nodes of the tree under state_root.
+  crypto::SmtNodeBatch state_nodes;
+  // The genesis state values, keyed by state key hash.
+  std::vector<std::pair<Hash256, Bytes>> state_puts;
+};
+
 // Where a transaction sits: block height and index within the block's txs.
 struct TxLocation {
   uint64_t height = 0;
@@ -67,6 +77,18 @@ class BlockStore {
   //     its canonical shape, or a state key is written twice;
   //   Internal / DataLoss: the storage failed (the message carries the storage's own error).
   virtual absl::Status Append(const BlockToAppend& block) = 0;
+
+  // Writes the genesis state (its state nodes and values, and its root) atomically and durably.
+  // When the store already holds a genesis state with the same root it returns OK and writes
+  // nothing, so a restarted node may call it again. Errors, after which nothing was written:
+  //   FailedPrecondition: the store holds a genesis state with another root, or holds blocks;
+  //   InvalidArgument: a node does not hash to its key, the nodes do not complete the canonical
+  //     tree under state_root (as for Append), or a state key is put twice;
+  //   Internal / DataLoss: the storage failed.
+  virtual absl::Status WriteGenesisState(const GenesisState& genesis) = 0;
+  // The genesis state root: the state root before block 1, which block 1 executes on.
+  // NotFound when no genesis state was written; DataLoss when the stored root is malformed.
+  virtual absl::StatusOr<Hash256> GenesisStateRoot() const = 0;
 
   // Height of the last stored block; 0 for an empty store.
   virtual uint64_t HeadHeight() const = 0;

@@ -269,6 +269,17 @@ class RocksDbBlockStore::Verifier {
     }
     LADING_RETURN_IF_ERROR(CheckNothingAbove(Cf::kBlocks, "block", head));
     LADING_RETURN_IF_ERROR(CheckNothingAbove(Cf::kCommits, "commit", head));
+    LADING_ASSIGN_OR_RETURN(std::optional<std::string> genesis_value,
+                            reader_.Get(Cf::kMeta, ToSlice(kMetaGenesisStateRootKey)));
+    std::optional<Hash256> genesis_root;
+    if (genesis_value) {
+      auto root = Hash256::FromBytes(AsBytes(*genesis_value));
+      if (!root.ok()) {
+        return Corrupt(absl::StrCat("meta genesis_state_root is ", genesis_value->size(),
+                                    " bytes, expected ", Hash256::kSize));
+      }
+      genesis_root = *root;
+    }
 
     Hash256 prev_hash;
     Hash256 state_root;
@@ -279,6 +290,13 @@ class RocksDbBlockStore::Verifier {
     if (head > 0) {
       const absl::Status status = CheckStateTree(state_root);
       if (!status.ok()) return CorruptAt(head, status);
+    }
+    if (genesis_root) {
+      // With no block yet the genesis tree is the current state and is walked whole; below
+      // blocks only its root node is checked, as for older blocks' roots.
+      const absl::Status status = head == 0 ? CheckStateTree(*genesis_root)
+                                            : CheckRootStored(*genesis_root, "genesis state_root ");
+      if (!status.ok()) return CorruptGenesis(status);
     }
     return absl::OkStatus();
   }
@@ -295,6 +313,22 @@ class RocksDbBlockStore::Verifier {
     }
     return absl::DataLossError(
         absl::StrCat("block store corrupt at height ", height, ": ", reason.message()));
+  }
+
+  static absl::Status CorruptGenesis(const absl::Status& reason) {
+    if (reason.code() == absl::StatusCode::kInternal) {
+      return absl::InternalError(
+          absl::StrCat("verifying block store genesis state: ", reason.message()));
+    }
+    return Corrupt(absl::StrCat("genesis state: ", reason.message()));
+  }
+
+  absl::Status CheckRootStored(const Hash256& root, const char* what) {
+    if (root.IsZero()) return absl::OkStatus();
+    auto node = nodes_.Get(root);
+    if (!node.ok()) return node.status();
+    if (!*node) return Fail(what, root.ToHex(), " is not in state_nodes");
+    return absl::OkStatus();
   }
 
   absl::Status CheckNothingAbove(Cf cf, const char* kind, uint64_t head) {
@@ -388,11 +422,7 @@ class RocksDbBlockStore::Verifier {
 
     auto root = HashField(header->state_root(), "state_root");
     if (!root.ok()) return Fail("", root.status().message());
-    if (!root->IsZero()) {
-      auto node = nodes_.Get(*root);
-      if (!node.ok()) return node.status();
-      if (!*node) return Fail("state_root ", root->ToHex(), " is not in state_nodes");
-    }
+    LADING_RETURN_IF_ERROR(CheckRootStored(*root, "state_root "));
 
     LADING_ASSIGN_OR_RETURN(std::optional<std::string> indexed,
                             reader_.Get(Cf::kBlockIndex, ToSlice(block_hash)));
@@ -772,22 +802,25 @@ absl::Status RocksDbBlockStore::CheckAppend(const BlockToAppend& append, const p
 }
 
 absl::Status RocksDbBlockStore::CheckStateTree(const BlockToAppend& append) const {
-  const uint64_t height = append.header.height();
+  const std::string what = absl::StrCat("block ", append.header.height());
+  auto root = HashField(append.header.state_root(), "state_root");
+  if (!root.ok()) return absl::InvalidArgumentError(absl::StrCat(what, " ", root.status().message()));
+  return CheckStateTree(what, *root, append.state_nodes);
+}
+
+absl::Status RocksDbBlockStore::CheckStateTree(const std::string& what, const Hash256& state_root,
+                                               const crypto::SmtNodeBatch& state_nodes) const {
   std::unordered_map<Hash256, const crypto::SmtNode*, Hash256Hasher> new_nodes;
-  for (const auto& [node_hash, node] : append.state_nodes) {
+  for (const auto& [node_hash, node] : state_nodes) {
     const Hash256 rehash = node.Hash();
     if (rehash != node_hash) {
-      return absl::InvalidArgumentError(absl::StrCat("block ", height, " state node listed as ",
+      return absl::InvalidArgumentError(absl::StrCat(what, " state node listed as ",
                                                      node_hash.ToHex(), " hashes to ",
                                                      rehash.ToHex()));
     }
     new_nodes.emplace(node_hash, &node);
   }
-  auto root = HashField(append.header.state_root(), "state_root");
-  if (!root.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("block ", height, " ", root.status().message()));
-  }
+  const Hash256* root = &state_root;
   if (root->IsZero()) return absl::OkStatus();
 
   // Every stored node already heads a complete, canonical subtree (each Append checked its own
@@ -796,11 +829,11 @@ absl::Status RocksDbBlockStore::CheckStateTree(const BlockToAppend& append) cons
   const Reader reader(db_.get(), &column_families_);
   auto incomplete = [&](const Hash256& node_hash) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "block ", height, " state tree under state_root ", root->ToHex(), " is incomplete: node ",
-        node_hash.ToHex(), " is neither among the block's state nodes nor stored"));
+        what, " state tree under state_root ", root->ToHex(), " is incomplete: node ",
+        node_hash.ToHex(), " is neither among the new state nodes nor stored"));
   };
   auto not_canonical = [&](const Hash256& node_hash, std::string_view why) {
-    return absl::InvalidArgumentError(absl::StrCat("block ", height, " state node ",
+    return absl::InvalidArgumentError(absl::StrCat(what, " state node ",
                                                    node_hash.ToHex(), " ", std::string(why)));
   };
   // The kind of a child that is not new, read from the store.
@@ -865,6 +898,80 @@ absl::Status RocksDbBlockStore::CheckStateTree(const BlockToAppend& append) cons
     if (keys < 2) return not_canonical(at.node_hash, "is an internal node above fewer than two keys");
   }
   return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Genesis state.
+
+absl::Status RocksDbBlockStore::WriteGenesisState(const GenesisState& genesis) {
+  std::lock_guard append_lock(append_mutex_);
+  LADING_ASSIGN_OR_RETURN(const std::optional<Hash256> stored, ReadGenesisStateRoot());
+  if (stored) {
+    if (*stored == genesis.state_root) return absl::OkStatus();
+    return absl::FailedPreconditionError(absl::StrCat(
+        "block store ", path_, " already holds the genesis state root ", stored->ToHex(),
+        ", not ", genesis.state_root.ToHex(), " (was it created from another genesis?)"));
+  }
+  const Head head = LoadHead();
+  if (head.height > 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("block store ", path_, " already holds blocks up to height ", head.height,
+                     "; the genesis state can only be written into an empty store"));
+  }
+  std::unordered_set<Hash256, Hash256Hasher> state_keys;
+  for (const auto& [state_key, value] : genesis.state_puts) {
+    if (!state_keys.insert(state_key).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("genesis writes state key ", state_key.ToHex(), " twice"));
+    }
+  }
+  LADING_RETURN_IF_ERROR(CheckStateTree("genesis", genesis.state_root, genesis.state_nodes));
+
+  auto cf = [this](Cf which) { return column_families_[static_cast<size_t>(which)]; };
+  rocksdb::WriteBatch batch;
+  rocksdb::Status status;
+  std::vector<Bytes> encoded_nodes;
+  encoded_nodes.reserve(genesis.state_nodes.size());
+  for (const auto& [node_hash, node] : genesis.state_nodes) {
+    if (!status.ok()) break;
+    encoded_nodes.push_back(node.Encode());
+    status = batch.Put(cf(Cf::kStateNodes), ToSlice(node_hash), ToSlice(encoded_nodes.back()));
+  }
+  for (const auto& [state_key, value] : genesis.state_puts) {
+    if (!status.ok()) break;
+    status = batch.Put(cf(Cf::kState), ToSlice(state_key), ToSlice(value));
+  }
+  if (status.ok()) {
+    status = batch.Put(cf(Cf::kMeta), ToSlice(kMetaGenesisStateRootKey),
+                       ToSlice(genesis.state_root));
+  }
+  LADING_RETURN_IF_ERROR(
+      FromRocksDb(status, absl::StrCat("preparing the genesis state write to ", path_)));
+  rocksdb::WriteOptions write_options;
+  write_options.sync = true;
+  return FromRocksDb(db_->Write(write_options, &batch),
+                     absl::StrCat("writing the genesis state to ", path_));
+}
+
+absl::StatusOr<std::optional<Hash256>> RocksDbBlockStore::ReadGenesisStateRoot() const {
+  const Reader reader(db_.get(), &column_families_);
+  LADING_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                          reader.Get(Cf::kMeta, ToSlice(kMetaGenesisStateRootKey)));
+  if (!value) return std::optional<Hash256>();
+  auto root = Hash256::FromBytes(AsBytes(*value));
+  if (!root.ok()) {
+    return absl::DataLossError(absl::StrCat("block store ", path_, " meta genesis_state_root is ",
+                                            value->size(), " bytes, expected ", Hash256::kSize));
+  }
+  return std::optional<Hash256>(*root);
+}
+
+absl::StatusOr<Hash256> RocksDbBlockStore::GenesisStateRoot() const {
+  LADING_ASSIGN_OR_RETURN(const std::optional<Hash256> root, ReadGenesisStateRoot());
+  if (!root) {
+    return absl::NotFoundError(absl::StrCat("block store ", path_, " holds no genesis state"));
+  }
+  return *root;
 }
 
 // ---------------------------------------------------------------------------------------------

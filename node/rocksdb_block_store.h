@@ -8,7 +8,8 @@
 //   commits      u64 height            -> commit record
 //   state_nodes  32-byte node hash     -> 65-byte SmtNode encoding (crypto/smt_node.h)
 //   state        32-byte state key     -> value bytes (current state, latest block)
-//   meta         "format_version" -> u32, "chain_id" -> UTF-8 bytes, "head_height" -> u64
+//   meta         "format_version" -> u32, "chain_id" -> UTF-8 bytes, "head_height" -> u64,
+//                "genesis_state_root" -> 32-byte root of the state before block 1
 // Records carry a 32-byte integrity checksum in front of the payload:
 //   block record  = H("lading/store/record", u64 height || block) || block
 //   commit record = H("lading/store/commit-record", u64 height || commit) || commit
@@ -27,7 +28,8 @@
 // stored commit is for height H and this block's hash. It also checks that no block record sits
 // above the head, and walks the whole state tree under the head's state_root, re-hashing every
 // node and checking its canonical shape (leaves on their key's path, internal nodes above two or
-// more keys). Verify does NOT check commit signatures (that needs the committee, which lives in
+// more keys); with no block yet it walks the genesis state tree instead, and with blocks it checks
+// that the genesis root node is stored. Verify does NOT check commit signatures (that needs the committee, which lives in
 // the state: block sync and start-up do it), transaction signatures (txs_root pins their bytes,
 // but whether they verify needs the members' keys from the state), the state trees of blocks below the head beyond their root node, nor
 // the `state` values against the tree's leaves.
@@ -41,6 +43,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -76,6 +79,7 @@ inline constexpr std::array<std::string_view, 7> kBlockStoreColumnFamilies = {
 inline constexpr std::string_view kMetaFormatVersionKey = "format_version";
 inline constexpr std::string_view kMetaChainIdKey = "chain_id";
 inline constexpr std::string_view kMetaHeadHeightKey = "head_height";
+inline constexpr std::string_view kMetaGenesisStateRootKey = "genesis_state_root";
 
 // Record and key encodings (the format above), public for tools and tests that read or repair a
 // store directly.
@@ -115,6 +119,8 @@ class RocksDbBlockStore final : public BlockStore {
   RocksDbBlockStore& operator=(const RocksDbBlockStore&) = delete;
 
   absl::Status Append(const BlockToAppend& block) override;
+  absl::Status WriteGenesisState(const GenesisState& genesis) override;
+  absl::StatusOr<Hash256> GenesisStateRoot() const override;
   uint64_t HeadHeight() const override;
   Hash256 HeadBlockHash() const override;
   absl::StatusOr<Bytes> GetBlock(uint64_t height) const override;
@@ -145,6 +151,11 @@ class RocksDbBlockStore final : public BlockStore {
   // Append's check that the new state nodes hash to their keys and, with the stored ones, hold
   // the whole tree under the header's state_root.
   absl::Status CheckStateTree(const BlockToAppend& append) const;
+  // The same for any root and new nodes; errors start with `what` ("block 7", "genesis").
+  absl::Status CheckStateTree(const std::string& what, const Hash256& state_root,
+                              const crypto::SmtNodeBatch& state_nodes) const;
+  // The meta genesis_state_root: std::nullopt when absent, DataLoss when malformed.
+  absl::StatusOr<std::optional<Hash256>> ReadGenesisStateRoot() const;
   Head LoadHead() const;
 
   const std::string path_;
