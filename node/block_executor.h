@@ -128,7 +128,8 @@ absl::StatusOr<BuiltBlock> BuildBlock(const BlockStore& store, const BuildBlockP
 //   (contracts::ExecuteBlock's error, with its code: "block transaction 2: nonce 3 already used
 //   by ..."); state_root ("state_root X != recomputed Y").
 // FailedPrecondition when the store has no genesis state; Aborted when the head moved meanwhile;
-// store errors as is.
+// store errors with their code (Internal, DataLoss: the node's storage failed, which says nothing
+// about the block; the node should stop rather than vote).
 absl::StatusOr<PreparedBlock> ValidateBlock(const BlockStore& store, std::string_view chain_id,
                                             ByteSpan block, const Hash256& expected_committee_hash,
                                             const contracts::SignatureCheck& signatures);
