@@ -1,6 +1,7 @@
 #include "consensus/state_machine.h"
 
-#include <algorithm>
+#include <cstddef>
+#include <iterator>
 #include <tuple>
 
 #include "crypto/status.h"
@@ -62,6 +63,15 @@ const ValidatorSet& CommitteeSchedule::At(Height height) const {
   }
   LADING_CHECK_MSG(false, "no committee covers the height");
   return changes_.front().set;
+}
+
+void CommitteeSchedule::ForgetBefore(Height height) {
+  // Keep the change in force at `height` and everything after it.
+  size_t keep_from = 0;
+  for (size_t i = 0; i < changes_.size(); ++i) {
+    if (changes_[i].from <= height) keep_from = i;
+  }
+  changes_.erase(changes_.begin(), changes_.begin() + static_cast<std::ptrdiff_t>(keep_from));
 }
 
 StateMachine::StateMachine(Options options, const Signer* signer, CommitteeSchedule committees,
@@ -324,10 +334,10 @@ bool StateMachine::TryDecide(std::vector<Output>* outputs) {
   for (const auto& [round, proposal] : proposals_) {
     if (VerdictFor(proposal) != Verdict::kValid) continue;
     if (!committee.IsQuorum(PowerFor(round, VoteType::kPrecommit, proposal.value.hash))) continue;
-    Decide decision{height_, proposal.value,
-                    Commit{height_, round, proposal.value.hash,
-                           FindVotes(round, VoteType::kPrecommit)->SignaturesFor(
-                               proposal.value.hash)}};
+    Decide decision{
+        height_, proposal.value,
+        Commit{height_, round, proposal.value.hash,
+               FindVotes(round, VoteType::kPrecommit)->SignaturesFor(proposal.value.hash)}};
     outputs->push_back(std::move(decision));
     EnterHeight(height_ + 1);
     StartRound(0, outputs);
@@ -346,8 +356,8 @@ bool StateMachine::TrySkipRound(std::vector<Output>* outputs) {
   // Alg. 1 line 55: f+1 of power in messages of a higher round means at least one correct
   // validator is there. Jump to the highest such round.
   const ValidatorSet& committee = committees_.At(height_);
-  for (auto it = senders_by_round_.rbegin();
-       it != senders_by_round_.rend() && it->first > round_; ++it) {
+  for (auto it = senders_by_round_.rbegin(); it != senders_by_round_.rend() && it->first > round_;
+       ++it) {
     VotingPower power = 0;
     for (ValidatorIndex sender : it->second) power += committee.at(sender).voting_power;
     if (committee.IsOneThird(power)) {
@@ -487,6 +497,7 @@ void StateMachine::EnterHeight(Height height) {
   votes_.clear();
   senders_by_round_.clear();
   rounds_by_sender_.clear();
+  committees_.ForgetBefore(height_);
   self_index_.reset();
   if (!options_.self_public_key.empty()) {
     self_index_ = committees_.At(height_).IndexOfKey(options_.self_public_key);
@@ -553,6 +564,22 @@ void StateMachine::ScheduleStepTimeout(Step step, std::vector<Output>* outputs) 
 }
 
 // ---- Lookups ----
+
+std::vector<ConsensusMessage> StateMachine::HeldMessages() const {
+  std::set<Round> rounds;
+  for (const auto& [round, proposal] : proposals_) rounds.insert(round);
+  for (const auto& [key, votes] : votes_) rounds.insert(key.first);
+  std::vector<ConsensusMessage> messages;
+  for (Round round : rounds) {
+    if (const Proposal* proposal = FindProposal(round)) messages.push_back(*proposal);
+    for (VoteType type : {VoteType::kPrevote, VoteType::kPrecommit}) {
+      const internal::VoteSet* votes = FindVotes(round, type);
+      if (votes == nullptr) continue;
+      for (const Vote& vote : votes->votes()) messages.push_back(vote);
+    }
+  }
+  return messages;
+}
 
 const internal::VoteSet* StateMachine::FindVotes(Round round, VoteType type) const {
   const auto it = votes_.find({round, type});

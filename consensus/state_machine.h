@@ -13,6 +13,12 @@
 //   Broadcast leaves the node.
 // - The core's own messages are handled internally (it counts its own votes); Broadcast is
 //   for the other validators.
+// - Like the paper, the core assumes gossip eventually delivers every message between correct
+//   validators; it sends each of its messages once. A driver on a lossy network re-gossips
+//   (HeldMessages() returns what the core holds for the current height).
+// - The paper's getValue() is asynchronous here: RequestValue, answered by ValueReady for the
+//   same (height, round). A proposer that emits RequestValue also schedules its propose timeout,
+//   so a late or missing answer costs the round, not liveness.
 #ifndef LADING_CONSENSUS_STATE_MACHINE_H_
 #define LADING_CONSENSUS_STATE_MACHINE_H_
 
@@ -79,6 +85,8 @@ class CommitteeSchedule {
   void Set(Height effective_height, ValidatorSet set);
   // The committee of `height` (>= 1).
   const ValidatorSet& At(Height height) const;
+  // Forgets changes that no height >= `height` uses (At() below `height` is then undefined).
+  void ForgetBefore(Height height);
 
  private:
   struct Change { Height from; ValidatorSet set; };
@@ -151,6 +159,10 @@ class StateMachine {
   std::optional<ValidatorIndex> self_index() const { return self_index_; }
   const ValidatorSet& committee() const { return committees_.At(height_); }
   const DropCounters& drops() const { return drops_; }
+  // Every proposal and counted vote held for the current height (our own included), ordered by
+  // round, then proposal, prevotes, precommits, each by validator index: what a driver
+  // re-gossips so that peers that lost messages catch up.
+  std::vector<ConsensusMessage> HeldMessages() const;
 
  private:
   enum class Verdict { kPending, kValid, kInvalid };

@@ -28,7 +28,9 @@ void AppendPrefix(std::string_view label, const std::string& chain_id, Bytes* ou
   out->insert(out->end(), chain_id.begin(), chain_id.end());
 }
 
-void AppendRound(Round round, Bytes* out) { AppendUint32BigEndian(static_cast<uint32_t>(round), out); }
+void AppendRound(Round round, Bytes* out) {
+  AppendUint32BigEndian(static_cast<uint32_t>(round), out);
+}
 
 void AppendHash(const Hash256& hash, Bytes* out) {
   out->insert(out->end(), hash.bytes.begin(), hash.bytes.end());

@@ -40,23 +40,21 @@ absl::StatusOr<ValidatorSet> ValidatorSet::Create(std::vector<Validator> validat
           absl::StrCat("validator ", i, " (", v.id, ") has zero voting power"));
     }
     if (v.public_key.size() != kPublicKeyBytes) {
-      return absl::InvalidArgumentError(absl::StrCat("validator ", i, " (", v.id, ") has a ",
-                                                     v.public_key.size(),
-                                                     "-byte public key; Ed25519 keys are 32 bytes"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("validator ", i, " (", v.id, ") has a ", v.public_key.size(),
+                       "-byte public key; Ed25519 keys are 32 bytes"));
     }
     if (!ids.insert(v.id).second) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("validator ", i, " repeats the id ", v.id));
+      return absl::InvalidArgumentError(absl::StrCat("validator ", i, " repeats the id ", v.id));
     }
     if (!keys.insert(v.public_key).second) {
-      return absl::InvalidArgumentError(absl::StrCat("validator ", i, " (", v.id,
-                                                     ") repeats the public key ",
-                                                     HexEncode(v.public_key)));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "validator ", i, " (", v.id, ") repeats the public key ", HexEncode(v.public_key)));
     }
     if (v.voting_power > kTotalPowerMax - set.total_power_) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "total voting power exceeds 2^60 at validator ", i, " (", v.id, ", power ",
-          v.voting_power, ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("total voting power exceeds 2^60 at validator ", i, " (", v.id, ", power ",
+                       v.voting_power, ")"));
     }
     set.total_power_ += v.voting_power;
   }

@@ -66,32 +66,31 @@ class ValidatorSet {
 // a round outside [0, kRoundMax], an index outside the committee, a repeated or out-of-order
 // index, an invalid signature, or signers with power <= 2/3 of the total.
 template <typename VerifyFn>
-absl::Status VerifyCommit(const std::string& chain_id, const ValidatorSet& set, const Commit& commit,
-                          VerifyFn verify);
+absl::Status VerifyCommit(const std::string& chain_id, const ValidatorSet& set,
+                          const Commit& commit, VerifyFn verify);
 
 // Implementation of the template above.
 template <typename VerifyFn>
-absl::Status VerifyCommit(const std::string& chain_id, const ValidatorSet& set, const Commit& commit,
-                          VerifyFn verify) {
+absl::Status VerifyCommit(const std::string& chain_id, const ValidatorSet& set,
+                          const Commit& commit, VerifyFn verify) {
   if (commit.round < 0 || commit.round > kRoundMax) {
     return absl::InvalidArgumentError(absl::StrCat("commit for height ", commit.height,
-                                                   " has round ", commit.round,
-                                                   " outside [0, ", kRoundMax, "]"));
+                                                   " has round ", commit.round, " outside [0, ",
+                                                   kRoundMax, "]"));
   }
   VotingPower signed_power = 0;
   for (size_t i = 0; i < commit.signatures.size(); ++i) {
     const CommitSignature& entry = commit.signatures[i];
     if (!set.Contains(entry.validator)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "commit for height ", commit.height, " names validator index ", entry.validator,
-          " but the committee has ", set.size(), " validators"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("commit for height ", commit.height, " names validator index ",
+                       entry.validator, " but the committee has ", set.size(), " validators"));
     }
     if (i > 0 && entry.validator <= commit.signatures[i - 1].validator) {
       if (entry.validator == commit.signatures[i - 1].validator) {
-        return absl::InvalidArgumentError(absl::StrCat("commit for height ", commit.height,
-                                                       " has validator ", entry.validator, " (",
-                                                       set.at(entry.validator).id,
-                                                       ") sign more than once"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("commit for height ", commit.height, " has validator ", entry.validator,
+                         " (", set.at(entry.validator).id, ") sign more than once"));
       }
       return absl::InvalidArgumentError(absl::StrCat(
           "commit for height ", commit.height, " lists validator ", entry.validator, " after ",
@@ -106,17 +105,17 @@ absl::Status VerifyCommit(const std::string& chain_id, const ValidatorSet& set, 
     const Bytes message = VoteSignBytes(chain_id, precommit);
     const Validator& validator = set.at(entry.validator);
     if (!verify(validator.public_key, message, entry.signature)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "commit for height ", commit.height, " round ", commit.round, " block ",
-          commit.block_hash.ToHex(), ": signature of validator ", entry.validator, " (",
-          validator.id, ") is invalid"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("commit for height ", commit.height, " round ", commit.round, " block ",
+                       commit.block_hash.ToHex(), ": signature of validator ", entry.validator,
+                       " (", validator.id, ") is invalid"));
     }
     signed_power += validator.voting_power;
   }
   if (!set.IsQuorum(signed_power)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "commit for height ", commit.height, " is signed by power ", signed_power, " of ",
-        set.total_power(), "; more than 2/3 is needed"));
+    return absl::InvalidArgumentError(absl::StrCat("commit for height ", commit.height,
+                                                   " is signed by power ", signed_power, " of ",
+                                                   set.total_power(), "; more than 2/3 is needed"));
   }
   return absl::OkStatus();
 }

@@ -28,6 +28,13 @@ VotingPower VoteSet::PowerFor(const std::optional<BlockHash>& block) const {
   return it == power_by_option_.end() ? 0 : it->second;
 }
 
+std::vector<Vote> VoteSet::votes() const {
+  std::vector<Vote> counted;
+  counted.reserve(votes_.size());
+  for (const auto& [validator, vote] : votes_) counted.push_back(vote);
+  return counted;
+}
+
 std::vector<CommitSignature> VoteSet::SignaturesFor(const BlockHash& block) const {
   std::vector<CommitSignature> signatures;
   for (const auto& [validator, vote] : votes_) {

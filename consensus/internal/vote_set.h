@@ -34,6 +34,8 @@ class VoteSet {
   VotingPower total_power() const { return total_power_; }
   // Power of the counted votes for `block` (nullopt = nil).
   VotingPower PowerFor(const std::optional<BlockHash>& block) const;
+  // The counted votes, sorted by validator index.
+  std::vector<Vote> votes() const;
   // Signatures of the counted votes for `block`, sorted by validator index.
   std::vector<CommitSignature> SignaturesFor(const BlockHash& block) const;
 
