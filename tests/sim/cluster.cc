@@ -789,13 +789,22 @@ void Cluster::OnDecide(Node& node, const consensus::Decide& decide, bool synced)
     // A synced block gets a new core, built from the chain; the running core learns it here.
     if (!synced) node.core->SetCommittee(decide.height + 2, std::move(*change));
   }
-  if (synced) {
-    StartCore(node, /*replay_sign_log=*/false);
-    return;
-  }
+  if (synced) StartCore(node, /*replay_sign_log=*/false);
   const Height current = node.core->height();
   for (auto it = node.held.begin(); it != node.held.end() && it->first < current;) {
     it = node.held.erase(it);
+  }
+  if (!synced || !node.up) return;
+  // The replaced core had buffered what arrived early for the next height; the new one gets it
+  // from the driver's copy.
+  const auto it = node.held.find(current);
+  if (it == node.held.end()) return;
+  const std::vector<ConsensusMessage> early = it->second.messages;
+  for (const ConsensusMessage& message : early) {
+    if (!node.up || node.core->height() != current) break;
+    std::vector<consensus::Output> outputs;
+    node.core->Handle(consensus::MessageReceived{message}, &outputs);
+    Execute(node, &outputs);
   }
 }
 
