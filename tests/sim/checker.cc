@@ -62,12 +62,14 @@ void Checker::OnCorrectSigned(uint64_t time_ms, KeyId signer, std::string_view w
   if (inserted) return;
   const Signed& first = it->second;
   if (first.block == record.block && first.pol_round == record.pol_round) return;
+  static constexpr const char* kTypeNames[] = {"", "proposals", "prevotes", "precommits"};
   Add(time_ms, "double-sign",
-      "correct validator key " + std::to_string(signer) + " signed two different messages for h=" +
-          std::to_string(std::get<1>(key)) + " r=" + std::to_string(std::get<2>(key)) + ": " +
-          first.who + " at t=" + std::to_string(first.time_ms) + "ms block=" +
-          ShortBlock(first.block) + (std::get<3>(key) == 1 ? " pol=" + std::to_string(first.pol_round) : "") +
-          ", then " + std::string(who) + " " + Describe(message));
+      "correct validator key " + std::to_string(signer) + " signed two different " +
+          kTypeNames[std::get<3>(key)] + " for h=" + std::to_string(std::get<1>(key)) +
+          " r=" + std::to_string(std::get<2>(key)) + ": first " + first.who + " at t=" +
+          std::to_string(first.time_ms) + "ms block=" + ShortBlock(first.block) +
+          (std::get<3>(key) == 1 ? " pol=" + std::to_string(first.pol_round) : "") + ", then " +
+          std::string(who) + " " + Describe(message));
 }
 
 void Checker::OnCorrectDecide(uint64_t time_ms, std::string_view who, const consensus::Decide& decide,

@@ -623,6 +623,7 @@ void Cluster::Restart(EndpointId endpoint) {
   if (node.up) return;
   node.up = true;
   ++node.incarnation;
+  ++driver_stats_.restarts;
   node.disk_free_ms = now_ms_;
   Record(TraceEntry{.kind = TraceKind::kRestart, .endpoint = endpoint,
                     .height = node.decided() + 1,
@@ -723,6 +724,7 @@ void Cluster::Execute(Node& node, std::vector<consensus::Output>* outputs) {
     } else if (const auto* decide = std::get_if<consensus::Decide>(&output)) {
       OnDecide(node, *decide, /*synced=*/false);
     } else if (const auto* evidence = std::get_if<consensus::EvidenceFound>(&output)) {
+      ++driver_stats_.evidence;
       TraceEntry trace{.kind = TraceKind::kEvidence, .endpoint = node.endpoint};
       DescribeMessage(evidence->evidence.first, &trace);
       trace.note = "blocks " + ShortBlock(evidence->evidence.first.block_hash) + " and " +
@@ -831,6 +833,7 @@ void Cluster::OnSyncResponse(Node& node, EndpointId from, const consensus::Value
                       .height = commit.height, .round = commit.round, .note = "sync: " + reject});
     return;
   }
+  ++driver_stats_.synced_blocks;
   OnDecide(node, consensus::Decide{commit.height, value, commit}, /*synced=*/true);
 }
 
@@ -940,6 +943,7 @@ void Cluster::Deliver(Node& node, EndpointId from, const ConsensusMessage& messa
     }
   }
   if (!reject.empty()) {
+    ++driver_stats_.rejected_messages;
     trace.kind = TraceKind::kRejected;
     trace.note = std::move(reject);
     Record(std::move(trace));

@@ -90,6 +90,14 @@ class Cluster {
     consensus::SignState durable_sign_state;
   };
 
+  // What the drivers did, summed over the nodes.
+  struct DriverStats {
+    uint64_t rejected_messages = 0;  // dropped before the core: bad signature, signer, height
+    uint64_t synced_blocks = 0;      // decisions applied by block sync
+    uint64_t restarts = 0;
+    uint64_t evidence = 0;           // EvidenceFound outputs
+  };
+
   // REQUIRES: ValidateClusterConfig(config).ok().
   explicit Cluster(ClusterConfig config);
   ~Cluster();
@@ -119,6 +127,7 @@ class Cluster {
   const Trace& trace() const { return trace_; }
   const Network::Stats& network_stats() const { return network_->stats(); }
   const KeyRing& keys() const { return *keys_; }
+  const DriverStats& driver_stats() const { return driver_stats_; }
 
  private:
   struct Node;
@@ -162,6 +171,7 @@ class Cluster {
   uint64_t now_ms_ = 0;
   bool faults_stopped_ = false;
   bool finished_ = false;
+  DriverStats driver_stats_;
 };
 
 }  // namespace lading::sim

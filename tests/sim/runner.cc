@@ -90,7 +90,9 @@ SeedOutcome RunSeed(const RunOptions& options, uint64_t seed, std::ostream& out)
     out << "seed " << seed << ": heights " << outcome.heights_decided << ", virtual time "
         << FormatSeconds(outcome.virtual_time_ms) << ", messages " << net.sent << " (lost "
         << net.dropped_loss + net.dropped_partition << ", duplicated " << net.duplicated
-        << "), signature checks " << cluster.keys().verifications() << ", events "
+        << "), rejected " << cluster.driver_stats().rejected_messages << ", synced "
+        << cluster.driver_stats().synced_blocks << ", restarts " << cluster.driver_stats().restarts
+        << ", Ed25519 verifications " << cluster.keys().verifications() << ", events "
         << cluster.trace().recorded() << ", violations " << outcome.violations.size() << "\n";
   }
   if (!outcome.violations.empty()) {
