@@ -78,8 +78,9 @@ absl::Status CheckValue(const consensus::Value& value, consensus::Height height,
                                       " proposed at height " + std::to_string(height));
   }
   if (fields.proposer >= key_count) {
-    return absl::InvalidArgumentError("value names proposer key " + std::to_string(fields.proposer) +
-                                      " of only " + std::to_string(key_count));
+    return absl::InvalidArgumentError("value names proposer key " +
+                                      std::to_string(fields.proposer) + " of only " +
+                                      std::to_string(key_count));
   }
   return absl::OkStatus();
 }
@@ -109,7 +110,8 @@ consensus::ValidatorSet CommitteePlan::Build(
   }
   LADING_CHECK_MSG(3 * byzantine_power < total_power || byzantine_power == 0,
                    "simulated committee gives Byzantine members a third of the power or more");
-  absl::StatusOr<consensus::ValidatorSet> set = consensus::ValidatorSet::Create(std::move(validators));
+  absl::StatusOr<consensus::ValidatorSet> set =
+      consensus::ValidatorSet::Create(std::move(validators));
   LADING_CHECK_MSG(set.ok(), "simulated committee rejected by ValidatorSet::Create");
   return std::move(set).value();
 }

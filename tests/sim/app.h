@@ -78,7 +78,8 @@ class CommitteePlan {
   bool IsByzantine(KeyId key) const;
 
  private:
-  consensus::ValidatorSet Build(const std::vector<std::pair<KeyId, consensus::VotingPower>>& members) const;
+  consensus::ValidatorSet Build(
+      const std::vector<std::pair<KeyId, consensus::VotingPower>>& members) const;
 
   const KeyRing* keys_;
   CommitteePlanConfig config_;

@@ -25,7 +25,8 @@ TEST_CASE("invalid values are rejected with the reason", "[unit][sim]") {
   SECTION("wrong height") {
     const absl::Status status = CheckValue(good, 6, 4);
     REQUIRE_FALSE(status.ok());
-    REQUIRE(std::string(status.message()).find("height 5 proposed at height 6") != std::string::npos);
+    REQUIRE(std::string(status.message()).find("height 5 proposed at height 6") !=
+            std::string::npos);
   }
   SECTION("payload that does not hash to the hash") {
     consensus::Value bad = good;

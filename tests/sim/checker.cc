@@ -27,7 +27,8 @@ std::string ShortBlock(const std::optional<consensus::BlockHash>& block) {
   return block->ToHex().substr(0, 8);
 }
 
-Checker::Checker(std::string chain_id, KeyRing* keys) : chain_id_(std::move(chain_id)), keys_(keys) {}
+Checker::Checker(std::string chain_id, KeyRing* keys)
+    : chain_id_(std::move(chain_id)), keys_(keys) {}
 
 void Checker::Add(uint64_t time_ms, std::string kind, std::string description) {
   violations_.push_back(Violation{time_ms, std::move(kind), std::move(description)});
@@ -55,7 +56,8 @@ void Checker::OnCorrectSigned(uint64_t time_ms, KeyId signer, std::string_view w
     record.pol_round = p->pol_round;
   } else {
     const auto& v = std::get<consensus::Vote>(message);
-    key = {signer, v.height, v.round, v.type == consensus::VoteType::kPrevote ? uint8_t{2} : uint8_t{3}};
+    key = {signer, v.height, v.round,
+           v.type == consensus::VoteType::kPrevote ? uint8_t{2} : uint8_t{3}};
     record.block = v.block_hash;
   }
   const auto [it, inserted] = signed_.try_emplace(key, record);
@@ -66,13 +68,14 @@ void Checker::OnCorrectSigned(uint64_t time_ms, KeyId signer, std::string_view w
   Add(time_ms, "double-sign",
       "correct validator key " + std::to_string(signer) + " signed two different " +
           kTypeNames[std::get<3>(key)] + " for h=" + std::to_string(std::get<1>(key)) +
-          " r=" + std::to_string(std::get<2>(key)) + ": first " + first.who + " at t=" +
-          std::to_string(first.time_ms) + "ms block=" + ShortBlock(first.block) +
+          " r=" + std::to_string(std::get<2>(key)) + ": first " + first.who +
+          " at t=" + std::to_string(first.time_ms) + "ms block=" + ShortBlock(first.block) +
           (std::get<3>(key) == 1 ? " pol=" + std::to_string(first.pol_round) : "") + ", then " +
           std::string(who) + " " + Describe(message));
 }
 
-void Checker::OnCorrectDecide(uint64_t time_ms, std::string_view who, const consensus::Decide& decide,
+void Checker::OnCorrectDecide(uint64_t time_ms, std::string_view who,
+                              const consensus::Decide& decide,
                               const consensus::ValidatorSet& committee) {
   const consensus::BlockHash& block = decide.value.hash;
   const auto [it, inserted] =
@@ -105,8 +108,8 @@ void Checker::OnCorrectDecide(uint64_t time_ms, std::string_view who, const cons
 void Checker::CheckCommit(uint64_t time_ms, std::string_view who, const consensus::Decide& decide,
                           const consensus::ValidatorSet& committee) {
   const consensus::Commit& commit = decide.commit;
-  const std::string prefix = std::string(who) + " decided height " + std::to_string(decide.height) +
-                             " with a commit ";
+  const std::string prefix =
+      std::string(who) + " decided height " + std::to_string(decide.height) + " with a commit ";
   if (commit.height != decide.height || commit.block_hash != decide.value.hash) {
     Add(time_ms, "commit",
         prefix + "for height " + std::to_string(commit.height) + " block " +
@@ -151,7 +154,8 @@ void Checker::CheckCommit(uint64_t time_ms, std::string_view who, const consensu
   }
 }
 
-void Checker::OnEvidence(uint64_t time_ms, std::string_view who, const consensus::Evidence& evidence,
+void Checker::OnEvidence(uint64_t time_ms, std::string_view who,
+                         const consensus::Evidence& evidence,
                          const consensus::ValidatorSet& committee) {
   const consensus::Vote& a = evidence.first;
   const consensus::Vote& b = evidence.second;

@@ -17,8 +17,8 @@ struct Fixture {
 
   consensus::Vote Vote(consensus::VoteType type, KeyId key, consensus::Height h, consensus::Round r,
                        std::optional<consensus::BlockHash> block) {
-    consensus::ConsensusMessage message = consensus::Vote{.type = type, .height = h, .round = r,
-                                                          .block_hash = block, .validator = key};
+    consensus::ConsensusMessage message = consensus::Vote{
+        .type = type, .height = h, .round = r, .block_hash = block, .validator = key};
     keys.SignMessage(kSimChainId, key, &message);
     return std::get<consensus::Vote>(message);
   }
@@ -98,7 +98,8 @@ TEST_CASE("a correct validator signing two different prevotes for one round is c
   f.checker.OnCorrectSigned(5, 2, "v2", yes);
   f.checker.OnCorrectSigned(6, 2, "v2", yes);  // sending the same vote again is fine
   f.checker.OnCorrectSigned(7, 2, "v2", f.Vote(consensus::VoteType::kPrecommit, 2, 3, 1, block));
-  f.checker.OnCorrectSigned(8, 2, "v2", f.Vote(consensus::VoteType::kPrevote, 2, 3, 2, std::nullopt));
+  f.checker.OnCorrectSigned(8, 2, "v2",
+                            f.Vote(consensus::VoteType::kPrevote, 2, 3, 2, std::nullopt));
   REQUIRE(f.checker.ok());
   f.checker.OnCorrectSigned(9, 2, "v2 (restarted)", nil);
   REQUIRE(f.checker.violations().size() == 1);
@@ -109,8 +110,8 @@ TEST_CASE("a correct validator signing two different prevotes for one round is c
 
 TEST_CASE("two proposals for one round from a correct proposer are caught", "[unit][sim]") {
   Fixture f;
-  const consensus::Proposal first{.height = 1, .round = 0,
-                                  .value = MakeValue({.height = 1, .proposer = 0, .nonce = 1})};
+  const consensus::Proposal first{
+      .height = 1, .round = 0, .value = MakeValue({.height = 1, .proposer = 0, .nonce = 1})};
   consensus::Proposal second = first;
   second.value = MakeValue({.height = 1, .proposer = 0, .nonce = 2});
   f.checker.OnCorrectSigned(1, 0, "v0", first);

@@ -72,8 +72,8 @@ bool SignStateBefore(const consensus::SignState& a, const consensus::SignState& 
 }
 
 std::string DescribeSignState(const consensus::SignState& s) {
-  return "(h=" + std::to_string(s.height) + " r=" + std::to_string(s.round) + " step=" +
-         std::to_string(static_cast<int>(s.step)) + ")";
+  return "(h=" + std::to_string(s.height) + " r=" + std::to_string(s.round) +
+         " step=" + std::to_string(static_cast<int>(s.step)) + ")";
 }
 
 Hash256 RandomHash(Prng* prng) {
@@ -86,8 +86,8 @@ Hash256 RandomHash(Prng* prng) {
 }
 
 // Held-message identity: what makes two messages of one height the same message.
-using HeldKey = std::tuple<size_t, Round, consensus::ValidatorIndex, std::optional<Hash256>, Round,
-                           uint8_t>;
+using HeldKey =
+    std::tuple<size_t, Round, consensus::ValidatorIndex, std::optional<Hash256>, Round, uint8_t>;
 
 HeldKey KeyOf(const ConsensusMessage& message) {
   if (const auto* p = std::get_if<Proposal>(&message)) {
@@ -145,8 +145,8 @@ struct StopFaultsEvent {};
 struct DeadlineEvent {
   bool final_deadline;
 };
-using Event = std::variant<DeliverEvent, TimerEvent, AppEvent, GossipEvent, DiskEvent,
-                           RestartEvent, FaultTickEvent, HealEvent, StopFaultsEvent, DeadlineEvent>;
+using Event = std::variant<DeliverEvent, TimerEvent, AppEvent, GossipEvent, DiskEvent, RestartEvent,
+                           FaultTickEvent, HealEvent, StopFaultsEvent, DeadlineEvent>;
 
 }  // namespace
 
@@ -206,14 +206,15 @@ struct Cluster::Node {
 };
 
 absl::Status ValidateClusterConfig(const ClusterConfig& config) {
-  if (config.validators < 1) {
-    return absl::InvalidArgumentError("--validators must be at least 1");
+  if (config.validators < 1 || config.validators > kValidatorsMax) {
+    return absl::InvalidArgumentError("--validators " + std::to_string(config.validators) +
+                                      " outside 1.." + std::to_string(kValidatorsMax));
   }
   if (config.validators < 3 * config.byzantine + 1) {
-    return absl::InvalidArgumentError(
-        "--byzantine " + std::to_string(config.byzantine) + " with --validators " +
-        std::to_string(config.validators) + " breaks n >= 3f + 1 (needs at least " +
-        std::to_string(3 * config.byzantine + 1) + " validators)");
+    return absl::InvalidArgumentError("--byzantine " + std::to_string(config.byzantine) +
+                                      " with --validators " + std::to_string(config.validators) +
+                                      " breaks n >= 3f + 1 (needs at least " +
+                                      std::to_string(3 * config.byzantine + 1) + " validators)");
   }
   if (config.byzantine > 0 && config.faults.Byzantine().empty()) {
     return absl::InvalidArgumentError(
@@ -222,7 +223,8 @@ absl::Status ValidateClusterConfig(const ClusterConfig& config) {
         "unknown-block, out-of-range, bad-signature, twins)");
   }
   if (config.break_mode == BreakMode::kSignState && !config.faults.Has(Fault::kCrash)) {
-    return absl::InvalidArgumentError("--break sign-state shows only with crashes: add crash to --faults");
+    return absl::InvalidArgumentError(
+        "--break sign-state shows only with crashes: add crash to --faults");
   }
   if (config.break_mode == BreakMode::kLocking && !config.core_factory &&
       !StateMachineCanBreakLocking()) {
@@ -266,9 +268,8 @@ Cluster::Cluster(ClusterConfig config)
   if (faults.Has(Fault::kPartition)) scenario_.partition_permille = draw.Between(20, 80);
   if (faults.Has(Fault::kCrash)) {
     scenario_.crash_permille = draw.Between(10, 40);
-    scenario_.crash_after_send_permille = config_.break_mode == BreakMode::kSignState
-                                              ? draw.Between(30, 80)
-                                              : draw.Between(2, 10);
+    scenario_.crash_after_send_permille =
+        config_.break_mode == BreakMode::kSignState ? draw.Between(30, 80) : draw.Between(2, 10);
   }
   scenario_.fault_window_ms = draw.Between(3000, 15000);
 
@@ -444,7 +445,8 @@ bool Cluster::IsDone() const {
   if (!faults_stopped_) return false;
   for (const auto& node : nodes_) {
     if (!node->correct()) continue;
-    const Height target = std::max<Height>(config_.heights, node->height_at_stop + config_.liveness_heights);
+    const Height target =
+        std::max<Height>(config_.heights, node->height_at_stop + config_.liveness_heights);
     if (!node->up || node->decided() < target) return false;
   }
   return true;
@@ -516,8 +518,10 @@ void Cluster::Process() {
           if (!node.up || node.incarnation != event.incarnation) return;
           if (const auto* state = std::get_if<consensus::SignState>(&event.write)) {
             node.durable_sign_state = *state;
-            Record(TraceEntry{.kind = TraceKind::kSignState, .endpoint = node.endpoint,
-                              .height = state->height, .round = state->round,
+            Record(TraceEntry{.kind = TraceKind::kSignState,
+                              .endpoint = node.endpoint,
+                              .height = state->height,
+                              .round = state->round,
                               .extra = static_cast<int32_t>(state->step)});
           } else {
             AppendSignLog(node, std::get<ConsensusMessage>(event.write));
@@ -625,7 +629,8 @@ void Cluster::Restart(EndpointId endpoint) {
   ++node.incarnation;
   ++driver_stats_.restarts;
   node.disk_free_ms = now_ms_;
-  Record(TraceEntry{.kind = TraceKind::kRestart, .endpoint = endpoint,
+  Record(TraceEntry{.kind = TraceKind::kRestart,
+                    .endpoint = endpoint,
                     .height = node.decided() + 1,
                     .note = DescribeSignState(node.durable_sign_state)});
   StartCore(node, /*replay_sign_log=*/true);
@@ -634,7 +639,8 @@ void Cluster::Restart(EndpointId endpoint) {
 void Cluster::StartCore(Node& node, bool replay_sign_log) {
   ++node.generation;
   std::vector<std::pair<Height, consensus::BlockHash>> decided;
-  for (const auto& [height, decision] : node.chain) decided.emplace_back(height, decision.value.hash);
+  for (const auto& [height, decision] : node.chain)
+    decided.emplace_back(height, decision.value.hash);
   node.committees = plan_->ScheduleFor(decided);
   CoreParams params{
       .options = {.chain_id = kSimChainId,
@@ -716,11 +722,10 @@ void Cluster::Execute(Node& node, std::vector<consensus::Output>* outputs) {
                    consensus::ValueReady{request->height, request->round, MakeValue(fields)}});
     } else if (const auto* validate = std::get_if<consensus::ValidateValue>(&output)) {
       const bool valid = CheckValue(validate->value, validate->height, keys_->size()).ok();
-      events_->queue.Push(
-          now_ms_ + app_prng_.Between(kAppDelayMinMs, kAppDelayMaxMs),
-          AppEvent{node.endpoint, node.generation,
-                   consensus::ProposalValidated{validate->height, validate->round,
-                                                validate->value.hash, valid}});
+      events_->queue.Push(now_ms_ + app_prng_.Between(kAppDelayMinMs, kAppDelayMaxMs),
+                          AppEvent{node.endpoint, node.generation,
+                                   consensus::ProposalValidated{validate->height, validate->round,
+                                                                validate->value.hash, valid}});
     } else if (const auto* decide = std::get_if<consensus::Decide>(&output)) {
       OnDecide(node, *decide, /*synced=*/false);
     } else if (const auto* evidence = std::get_if<consensus::EvidenceFound>(&output)) {
@@ -744,7 +749,8 @@ void Cluster::OnBroadcast(Node& node, const ConsensusMessage& message) {
     if (config_.break_mode != BreakMode::kSignState &&
         SignStateBefore(node.durable_sign_state, MessageStep(message))) {
       checker_.Add(now_ms_, "sign-state",
-                   node.name + " broadcast a message for " + DescribeSignState(MessageStep(message)) +
+                   node.name + " broadcast a message for " +
+                       DescribeSignState(MessageStep(message)) +
                        " while its durable sign state was only " +
                        DescribeSignState(node.durable_sign_state));
     }
@@ -779,14 +785,16 @@ void Cluster::OnDecide(Node& node, const consensus::Decide& decide, bool synced)
   const consensus::ValidatorSet& committee = node.committees->At(decide.height);
   if (node.correct()) checker_.OnCorrectDecide(now_ms_, node.name, decide, committee);
   node.chain[decide.height] = Node::Decision{decide.value, decide.commit};
-  if (std::optional<consensus::ValidatorSet> change =
-          plan_->ChangeAfter(decide.height, decide.value.hash, node.committees->At(decide.height + 1))) {
+  if (std::optional<consensus::ValidatorSet> change = plan_->ChangeAfter(
+          decide.height, decide.value.hash, node.committees->At(decide.height + 1))) {
     std::string members;
     for (const consensus::Validator& v : change->validators()) {
       members += (members.empty() ? "" : " ") + v.id + "=" + std::to_string(v.voting_power);
     }
-    Record(TraceEntry{.kind = TraceKind::kCommittee, .endpoint = node.endpoint,
-                      .height = decide.height + 2, .note = members});
+    Record(TraceEntry{.kind = TraceKind::kCommittee,
+                      .endpoint = node.endpoint,
+                      .height = decide.height + 2,
+                      .note = members});
     node.committees->Set(decide.height + 2, *change);
     // A synced block gets a new core, built from the chain; the running core learns it here.
     if (!synced) node.core->SetCommittee(decide.height + 2, std::move(*change));
@@ -821,16 +829,20 @@ void Cluster::OnSyncResponse(Node& node, EndpointId from, const consensus::Value
   };
   if (commit.block_hash != value.hash) {
     reject = "commit for another block";
-  } else if (absl::Status status =
-                 consensus::VerifyCommit(kSimChainId, node.committees->At(commit.height), commit, verify);
+  } else if (absl::Status status = consensus::VerifyCommit(
+                 kSimChainId, node.committees->At(commit.height), commit, verify);
              !status.ok()) {
     reject = std::string(status.message());
   } else if (absl::Status status = CheckValue(value, commit.height, keys_->size()); !status.ok()) {
     reject = std::string(status.message());
   }
   if (!reject.empty()) {
-    Record(TraceEntry{.kind = TraceKind::kRejected, .endpoint = node.endpoint, .peer = from,
-                      .height = commit.height, .round = commit.round, .note = "sync: " + reject});
+    Record(TraceEntry{.kind = TraceKind::kRejected,
+                      .endpoint = node.endpoint,
+                      .peer = from,
+                      .height = commit.height,
+                      .round = commit.round,
+                      .note = "sync: " + reject});
     return;
   }
   ++driver_stats_.synced_blocks;
@@ -845,7 +857,9 @@ void Cluster::SendMessage(Node& from, EndpointId to, const ConsensusMessage& mes
   const bool reachable = network_->Reachable(from.endpoint, to);
   network_->Route(from.endpoint, to, &network_prng_, &delays);
   if (delays.empty()) {
-    TraceEntry trace{.kind = TraceKind::kLost, .endpoint = from.endpoint, .peer = to,
+    TraceEntry trace{.kind = TraceKind::kLost,
+                     .endpoint = from.endpoint,
+                     .peer = to,
                      .note = reachable ? "loss" : "partition"};
     DescribeMessage(message, &trace);
     Record(std::move(trace));
@@ -861,7 +875,8 @@ void Cluster::SendSyncRequest(Node& from, EndpointId to, Height height) {
   std::vector<uint64_t> delays;
   network_->Route(from.endpoint, to, &network_prng_, &delays);
   for (uint64_t delay : delays) {
-    events_->queue.Push(now_ms_ + delay, DeliverEvent{to, from.endpoint, Packet(SyncRequest{height})});
+    events_->queue.Push(now_ms_ + delay,
+                        DeliverEvent{to, from.endpoint, Packet(SyncRequest{height})});
   }
 }
 
@@ -875,9 +890,9 @@ void Cluster::SendSyncResponse(Node& from, EndpointId to, Height height) {
   std::vector<uint64_t> delays;
   network_->Route(from.endpoint, to, &network_prng_, &delays);
   for (uint64_t delay : delays) {
-    events_->queue.Push(now_ms_ + delay,
-                        DeliverEvent{to, from.endpoint,
-                                     Packet(SyncResponse{decision.value, decision.commit})});
+    events_->queue.Push(
+        now_ms_ + delay,
+        DeliverEvent{to, from.endpoint, Packet(SyncResponse{decision.value, decision.commit})});
   }
 }
 
@@ -934,8 +949,8 @@ void Cluster::Deliver(Node& node, EndpointId from, const ConsensusMessage& messa
       reject = "signer index " + std::to_string(signer) + " outside the committee of " +
                std::to_string(committee.size());
     } else {
-      const consensus::Signature& signature =
-          std::visit([](const auto& m) -> const consensus::Signature& { return m.signature; }, message);
+      const consensus::Signature& signature = std::visit(
+          [](const auto& m) -> const consensus::Signature& { return m.signature; }, message);
       if (!keys_->Verify(committee.at(signer).public_key, KeyRing::SignBytes(kSimChainId, message),
                          signature)) {
         reject = "bad signature";
@@ -998,8 +1013,8 @@ void Cluster::ByzantineBroadcast(Node& node, const ConsensusMessage& honest) {
     }
     if (node.Has(Fault::kEquivocate)) {
       Proposal other = *proposal;
-      other.value = MakeValue({proposal->height, proposal->round, node.key,
-                               (uint64_t{1} << 63) | prng.Next() >> 1});
+      other.value = MakeValue(
+          {proposal->height, proposal->round, node.key, (uint64_t{1} << 63) | prng.Next() >> 1});
       ConsensusMessage second = other;
       sign(&second);
       checker_.OnProposal(std::get<Proposal>(second));
@@ -1019,7 +1034,8 @@ void Cluster::ByzantineBroadcast(Node& node, const ConsensusMessage& honest) {
     if (node.Has(Fault::kDoubleVote)) {
       Vote other = std::get<Vote>(main);
       if (other.block_hash.has_value()) {
-        other.block_hash = prng.ChancePermille(500) ? std::nullopt : std::optional(RandomHash(&prng));
+        other.block_hash =
+            prng.ChancePermille(500) ? std::nullopt : std::optional(RandomHash(&prng));
       } else {
         // Vote for a real proposal of this height when there is one: the most damaging lie.
         std::optional<Hash256> known;
@@ -1045,11 +1061,20 @@ void Cluster::ByzantineBroadcast(Node& node, const ConsensusMessage& honest) {
     std::visit(
         [&](auto& m) {
           switch (choice) {
-            case 0: m.height = height + 2 + prng.Below(1000); break;
-            case 1: m.height = 0; break;
-            case 2: m.round = consensus::kRoundMax + 1 + static_cast<Round>(prng.Below(1000)); break;
-            case 3: m.round = -2 - static_cast<Round>(prng.Below(1000)); break;
-            default: break;
+            case 0:
+              m.height = height + 2 + prng.Below(1000);
+              break;
+            case 1:
+              m.height = 0;
+              break;
+            case 2:
+              m.round = consensus::kRoundMax + 1 + static_cast<Round>(prng.Below(1000));
+              break;
+            case 3:
+              m.round = -2 - static_cast<Round>(prng.Below(1000));
+              break;
+            default:
+              break;
           }
         },
         garbage);
@@ -1092,10 +1117,13 @@ void Cluster::ByzantineBroadcast(Node& node, const ConsensusMessage& honest) {
   if (node.Has(Fault::kBadSignature)) {
     for (auto& [message, targets] : out) {
       if (!prng.ChancePermille(500)) continue;
-      std::visit([&prng](auto& m) {
-        if (m.signature.empty()) return;
-        m.signature[prng.Below(m.signature.size())] ^= static_cast<uint8_t>(1 + prng.Below(255));
-      }, message);
+      std::visit(
+          [&prng](auto& m) {
+            if (m.signature.empty()) return;
+            m.signature[prng.Below(m.signature.size())] ^=
+                static_cast<uint8_t>(1 + prng.Below(255));
+          },
+          message);
     }
     // A forged vote in a correct validator's name, signed with our own key.
     if (committee.size() > 1) {

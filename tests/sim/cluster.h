@@ -45,23 +45,25 @@
 namespace lading::sim {
 
 inline constexpr char kSimChainId[] = "lading-sim";
+// Committee sizes the simulator accepts (DESIGN §8 plans committees up to about 100).
+inline constexpr size_t kValidatorsMax = 100;
 
 struct ClusterConfig {
   uint64_t seed = 1;
-  size_t validators = 4;            // genesis committee size
-  size_t byzantine = 0;             // how many of them are Byzantine (n >= 3f + 1)
+  size_t validators = 4;  // genesis committee size
+  size_t byzantine = 0;   // how many of them are Byzantine (n >= 3f + 1)
   FaultSet faults;
   BreakMode break_mode = BreakMode::kNone;
-  consensus::Height heights = 20;   // faults stop by this height; every correct node reaches it
-  uint64_t liveness_heights = 5;    // ... and this many more after faults stop
+  consensus::Height heights = 20;  // faults stop by this height; every correct node reaches it
+  uint64_t liveness_heights = 5;   // ... and this many more after faults stop
   uint64_t liveness_window_ms = 60'000;
-  bool committee_changes = true;    // the application changes the committee now and then
+  bool committee_changes = true;  // the application changes the committee now and then
   // The driver keeps the messages it signed at its latest height with its sign state, and a
   // restarted node sends them again (false: restart from the sign state alone).
   bool sign_log = true;
-  size_t trace_capacity = 400;      // entries kept for printing on failure
+  size_t trace_capacity = 400;           // entries kept for printing on failure
   std::ostream* trace_stream = nullptr;  // when set, every event is written here as it happens
-  CoreFactory core_factory;         // empty: the real consensus::StateMachine
+  CoreFactory core_factory;              // empty: the real consensus::StateMachine
 };
 
 // Checks a configuration before a run: n >= 1, n >= 3f + 1, Byzantine nodes need Byzantine
@@ -72,10 +74,10 @@ class Cluster {
  public:
   // What the seed drew for this run.
   struct Scenario {
-    NetworkConfig network;             // while faults are active
-    uint64_t fault_window_ms = 0;      // faults stop at this time
-    uint64_t partition_permille = 0;   // per fault tick, when no partition is active
-    uint64_t crash_permille = 0;       // per fault tick
+    NetworkConfig network;                   // while faults are active
+    uint64_t fault_window_ms = 0;            // faults stop at this time
+    uint64_t partition_permille = 0;         // per fault tick, when no partition is active
+    uint64_t crash_permille = 0;             // per fault tick
     uint64_t crash_after_send_permille = 0;  // per Broadcast by a correct node
   };
 
@@ -95,7 +97,7 @@ class Cluster {
     uint64_t rejected_messages = 0;  // dropped before the core: bad signature, signer, height
     uint64_t synced_blocks = 0;      // decisions applied by block sync
     uint64_t restarts = 0;
-    uint64_t evidence = 0;           // EvidenceFound outputs
+    uint64_t evidence = 0;  // EvidenceFound outputs
   };
 
   // REQUIRES: ValidateClusterConfig(config).ok().

@@ -1,9 +1,8 @@
 #include "tests/sim/cluster.h"
 
+#include <catch2/catch.hpp>
 #include <sstream>
 #include <variant>
-
-#include <catch2/catch.hpp>
 
 #include "tests/sim/runner.h"
 
@@ -68,9 +67,10 @@ TEST_CASE("configurations that break n >= 3f + 1 or lack what they need are refu
   REQUIRE(ValidateClusterConfig(config).ok());
 }
 
-TEST_CASE("a crash keeps the disk and loses the process; a restart resumes after the last "
-          "decided height",
-          "[unit][sim]") {
+TEST_CASE(
+    "a crash keeps the disk and loses the process; a restart resumes after the last "
+    "decided height",
+    "[unit][sim]") {
   ClusterConfig config = Calm(4, 3);
   config.heights = 30;
   Cluster cluster(std::move(config));
@@ -130,7 +130,8 @@ class DoubleSigningCore : public Core {
       const auto* broadcast = std::get_if<consensus::Broadcast>(&(*outputs)[i]);
       if (broadcast == nullptr) continue;
       const auto* vote = std::get_if<consensus::Vote>(&broadcast->message);
-      if (vote == nullptr || vote->type != consensus::VoteType::kPrevote || !vote->block_hash) continue;
+      if (vote == nullptr || vote->type != consensus::VoteType::kPrevote || !vote->block_hash)
+        continue;
       consensus::Vote nil = *vote;
       nil.block_hash.reset();
       nil.signature = signer_->Sign(consensus::VoteSignBytes(kSimChainId, nil));
@@ -208,8 +209,7 @@ TEST_CASE("a liveness window too short to decide five heights is reported", "[un
   REQUIRE_FALSE(HasKind(fine, "liveness"));
 }
 
-TEST_CASE("one seed gives one run: same trace digest, same decisions, same output",
-          "[unit][sim]") {
+TEST_CASE("one seed gives one run: same trace digest, same decisions, same output", "[unit][sim]") {
   RunOptions options;
   options.validators = 4;
   options.byzantine = 1;

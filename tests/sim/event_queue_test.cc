@@ -1,9 +1,8 @@
 #include "tests/sim/event_queue.h"
 
+#include <catch2/catch.hpp>
 #include <string>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 namespace lading::sim {
 namespace {

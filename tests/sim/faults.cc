@@ -3,13 +3,13 @@
 #include <algorithm>
 #include <array>
 
-
 namespace lading::sim {
 namespace {
 
 constexpr std::array<std::string_view, kFaultCount> kFaultNames = {
-    "drop",   "duplicate",     "delay",        "partition",     "crash", "skew", "equivocate",
-    "double-vote", "silent", "unknown-block", "out-of-range", "bad-signature", "twins"};
+    "drop",         "duplicate",     "delay",       "partition", "crash",
+    "skew",         "equivocate",    "double-vote", "silent",    "unknown-block",
+    "out-of-range", "bad-signature", "twins"};
 
 std::string_view StripSpaces(std::string_view s) {
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
@@ -80,9 +80,12 @@ absl::StatusOr<FaultSet> ParseFaults(std::string_view list) {
 
 std::string_view BreakModeName(BreakMode mode) {
   switch (mode) {
-    case BreakMode::kNone: return "none";
-    case BreakMode::kLocking: return "locking";
-    case BreakMode::kSignState: return "sign-state";
+    case BreakMode::kNone:
+      return "none";
+    case BreakMode::kLocking:
+      return "locking";
+    case BreakMode::kSignState:
+      return "sign-state";
   }
   return "none";
 }

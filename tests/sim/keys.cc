@@ -19,7 +19,9 @@ constexpr std::string_view kLabelVerifyMemo = "lading/sim/verify-memo";
 class KeyRing::Ed25519Signer : public consensus::Signer {
  public:
   explicit Ed25519Signer(crypto::SigningKey key) : key_(std::move(key)) {}
-  consensus::Signature Sign(ByteSpan message) const override { return key_.Sign(message).ToBytes(); }
+  consensus::Signature Sign(ByteSpan message) const override {
+    return key_.Sign(message).ToBytes();
+  }
   const crypto::SigningKey& key() const { return key_; }
 
  private:
@@ -66,7 +68,8 @@ bool KeyRing::Verify(ByteSpan public_key, ByteSpan message, ByteSpan signature) 
   }
   ++verifications_;
   bool valid = false;
-  if (absl::StatusOr<crypto::SigningPublicKey> key = crypto::SigningPublicKey::FromBytes(public_key);
+  if (absl::StatusOr<crypto::SigningPublicKey> key =
+          crypto::SigningPublicKey::FromBytes(public_key);
       key.ok()) {
     valid = crypto::VerifySignature(*key, message, signature).ok();
   }

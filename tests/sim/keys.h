@@ -53,7 +53,8 @@ class KeyRing {
   // Sign bytes of `message` under `chain_id` (ProposalSignBytes / VoteSignBytes).
   static Bytes SignBytes(const std::string& chain_id, const consensus::ConsensusMessage& message);
   // Re-signs `message` in place with `key` (its signature field is overwritten).
-  void SignMessage(const std::string& chain_id, KeyId key, consensus::ConsensusMessage* message) const;
+  void SignMessage(const std::string& chain_id, KeyId key,
+                   consensus::ConsensusMessage* message) const;
 
   // Ed25519 verifications actually run, and answers served from the memo.
   uint64_t verifications() const { return verifications_; }

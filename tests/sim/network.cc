@@ -48,7 +48,8 @@ void Network::PartitionRandomly(Prng* prng) {
   prng->Shuffle(&order);
   std::vector<uint32_t> groups(n, 0);
   for (size_t i = 0; i < n; ++i) {
-    groups[order[i]] = i < sides ? static_cast<uint32_t>(i) : static_cast<uint32_t>(prng->Below(sides));
+    groups[order[i]] =
+        i < sides ? static_cast<uint32_t>(i) : static_cast<uint32_t>(prng->Below(sides));
   }
   Partition(std::move(groups));
 }

@@ -38,10 +38,10 @@ struct NetworkConfig {
 class Network {
  public:
   struct Stats {
-    uint64_t sent = 0;                // Route calls
-    uint64_t copies_delivered = 0;    // arrivals scheduled (duplicates included)
-    uint64_t dropped_loss = 0;        // lost to drop_permille
-    uint64_t dropped_partition = 0;   // unreachable: partition or no link
+    uint64_t sent = 0;               // Route calls
+    uint64_t copies_delivered = 0;   // arrivals scheduled (duplicates included)
+    uint64_t dropped_loss = 0;       // lost to drop_permille
+    uint64_t dropped_partition = 0;  // unreachable: partition or no link
     uint64_t duplicated = 0;
   };
 

@@ -1,9 +1,8 @@
 #include "tests/sim/network.h"
 
+#include <catch2/catch.hpp>
 #include <set>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 namespace lading::sim {
 namespace {
@@ -48,8 +47,9 @@ TEST_CASE("loss and duplication follow their rates", "[unit][sim]") {
 }
 
 TEST_CASE("long-tail delays exceed the base range for some messages only", "[unit][sim]") {
-  Network network(2, NetworkConfig{.delay = {.min_ms = 1, .max_ms = 10, .tail_permille = 200,
-                                             .tail_max_ms = 5000}});
+  Network network(
+      2, NetworkConfig{
+             .delay = {.min_ms = 1, .max_ms = 10, .tail_permille = 200, .tail_max_ms = 5000}});
   Prng prng(3);
   std::vector<uint64_t> delays;
   int late = 0;

@@ -30,7 +30,8 @@ Prng Prng::ForStream(uint64_t seed, uint64_t stream) {
 }
 
 Prng Prng::FromState(const std::array<uint64_t, 4>& state) {
-  LADING_CHECK_MSG(state[0] | state[1] | state[2] | state[3], "xoshiro256** state must not be all zero");
+  LADING_CHECK_MSG(state[0] | state[1] | state[2] | state[3],
+                   "xoshiro256** state must not be all zero");
   Prng prng;
   prng.state_ = state;
   return prng;

@@ -1,10 +1,9 @@
 #include "tests/sim/random.h"
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <set>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 namespace lading::sim {
 namespace {

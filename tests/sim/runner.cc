@@ -36,8 +36,7 @@ std::string FormatSeconds(uint64_t ms) {
 std::string ReplayCommand(const RunOptions& options, uint64_t seed) {
   std::string command = "lading-sim --validators " + std::to_string(options.validators) +
                         " --byzantine " + std::to_string(options.byzantine) + " --faults " +
-                        options.faults.ToString() + " --heights " +
-                        std::to_string(options.heights);
+                        options.faults.ToString() + " --heights " + std::to_string(options.heights);
   if (options.break_mode != BreakMode::kNone) {
     command += " --break " + std::string(BreakModeName(options.break_mode));
   }

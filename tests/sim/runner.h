@@ -25,15 +25,15 @@ struct RunOptions {
   size_t validators = 4;
   size_t byzantine = 0;
   FaultSet faults = FaultSet::All();
-  uint64_t seeds = 100;                 // how many seeds, from first_seed
+  uint64_t seeds = 100;  // how many seeds, from first_seed
   uint64_t first_seed = 1;
-  std::optional<uint64_t> seed;         // one seed only (replay); overrides seeds/first_seed
+  std::optional<uint64_t> seed;  // one seed only (replay); overrides seeds/first_seed
   consensus::Height heights = 20;
   BreakMode break_mode = BreakMode::kNone;
-  bool sign_state_only = false;         // restart without the sign log (shows the liveness loss)
-  bool trace = false;                   // stream every event of every seed
-  bool verbose = false;                 // one line per seed
-  CoreFactory core_factory;             // tests only; empty: the real state machine
+  bool sign_state_only = false;  // restart without the sign log (shows the liveness loss)
+  bool trace = false;            // stream every event of every seed
+  bool verbose = false;          // one line per seed
+  CoreFactory core_factory;      // tests only; empty: the real state machine
 };
 
 struct SeedOutcome {
@@ -41,7 +41,7 @@ struct SeedOutcome {
   consensus::Height heights_decided = 0;  // lowest decided height over the correct nodes
   uint64_t virtual_time_ms = 0;
   std::vector<Violation> violations;
-  uint64_t trace_digest = 0;              // digest of every event of the run
+  uint64_t trace_digest = 0;  // digest of every event of the run
 };
 
 struct RunSummary {

@@ -2,12 +2,11 @@
 // and replay through the lading-sim binary. Each TEST_CASE is its own ctest test, so ctest -j2
 // runs them in parallel.
 #include <array>
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <memory>
 #include <sstream>
 #include <string>
-
-#include <catch2/catch.hpp>
 
 #include "tests/sim/runner.h"
 
@@ -35,8 +34,8 @@ void RequireClean(size_t validators, size_t byzantine, uint64_t first, uint64_t 
   const RunSummary summary = RunBatch(options, &output);
   // The summary line comes last; failures, if any, come before it with their replay command.
   const std::string shown = output.size() > 60000 ? output.substr(0, 30000) + "\n...\n" +
-                                                       output.substr(output.size() - 2000)
-                                                 : output;
+                                                        output.substr(output.size() - 2000)
+                                                  : output;
   INFO(shown);
   REQUIRE(summary.seeds == seeds);
   REQUIRE(summary.violations == 0);
@@ -48,9 +47,10 @@ TEST_CASE("one validator survives crashes, restarts and committee hand-overs on 
   RequireClean(1, 0, 1, 60);
 }
 
-TEST_CASE("four correct validators stay safe and live under every network and crash fault "
-          "on 80 seeds",
-          "[sim][slow]") {
+TEST_CASE(
+    "four correct validators stay safe and live under every network and crash fault "
+    "on 80 seeds",
+    "[sim][slow]") {
   RequireClean(4, 0, 1, 80);
 }
 

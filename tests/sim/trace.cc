@@ -21,19 +21,27 @@ uint64_t Mix(uint64_t digest, uint64_t value) {
 
 const char* StepName(int32_t step) {
   switch (step) {
-    case 1: return "propose";
-    case 2: return "prevote";
-    case 3: return "precommit";
-    default: return "step?";
+    case 1:
+      return "propose";
+    case 2:
+      return "prevote";
+    case 3:
+      return "precommit";
+    default:
+      return "step?";
   }
 }
 
 const char* MessageName(uint8_t type) {
   switch (type) {
-    case 1: return "proposal";
-    case 2: return "prevote";
-    case 3: return "precommit";
-    default: return "message";
+    case 1:
+      return "proposal";
+    case 2:
+      return "prevote";
+    case 3:
+      return "precommit";
+    default:
+      return "message";
   }
 }
 
@@ -172,8 +180,8 @@ std::string Trace::Format(const TraceEntry& e) const {
       line += "FAULTS STOP (heal, restart all, no losses)";
       break;
     case TraceKind::kEvidence:
-      line += "evidence against validator " + std::to_string(e.validator) + " h=" +
-              std::to_string(e.height) + " r=" + std::to_string(e.round) + " " + e.note;
+      line += "evidence against validator " + std::to_string(e.validator) +
+              " h=" + std::to_string(e.height) + " r=" + std::to_string(e.round) + " " + e.note;
       break;
     case TraceKind::kCommittee:
       line += "committee for h=" + std::to_string(e.height) + ": " + e.note;

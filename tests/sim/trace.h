@@ -18,23 +18,23 @@
 namespace lading::sim {
 
 enum class TraceKind : uint8_t {
-  kSend,           // a message left `endpoint` for `peer`
-  kDeliver,        // a message reached `endpoint` from `peer` and was handed to the core
-  kLost,           // the network lost a message (loss or partition)
-  kRejected,       // the driver dropped a delivered message (bad signature, unknown signer)
-  kDiscarded,      // a message reached a crashed endpoint
-  kTimeout,        // a timer fired: height, round, step
-  kValueReady,     // the application built a value for (height, round)
-  kValidated,      // the application answered a validation: valid in `flag`
-  kSignState,      // a sign state became durable: height, round, step
-  kDecide,         // a decision: height, round, block
-  kCrash,          // the endpoint crashed
-  kRestart,        // the endpoint restarted at `height` with sign state (round, step)
-  kPartition,      // a partition formed
-  kHeal,           // all partitions healed
-  kFaultsStop,     // faults stopped (heal, restart, no more losses)
-  kEvidence,       // the core reported equivocation evidence against `validator`
-  kCommittee,      // the committee for `height` changed
+  kSend,        // a message left `endpoint` for `peer`
+  kDeliver,     // a message reached `endpoint` from `peer` and was handed to the core
+  kLost,        // the network lost a message (loss or partition)
+  kRejected,    // the driver dropped a delivered message (bad signature, unknown signer)
+  kDiscarded,   // a message reached a crashed endpoint
+  kTimeout,     // a timer fired: height, round, step
+  kValueReady,  // the application built a value for (height, round)
+  kValidated,   // the application answered a validation: valid in `flag`
+  kSignState,   // a sign state became durable: height, round, step
+  kDecide,      // a decision: height, round, block
+  kCrash,       // the endpoint crashed
+  kRestart,     // the endpoint restarted at `height` with sign state (round, step)
+  kPartition,   // a partition formed
+  kHeal,        // all partitions healed
+  kFaultsStop,  // faults stopped (heal, restart, no more losses)
+  kEvidence,    // the core reported equivocation evidence against `validator`
+  kCommittee,   // the committee for `height` changed
 };
 
 struct TraceEntry {
@@ -45,12 +45,12 @@ struct TraceEntry {
   uint8_t message_type = 0;  // 0 none, 1 proposal, 2 prevote, 3 precommit
   uint64_t height = 0;
   int32_t round = 0;
-  int32_t extra = 0;         // pol_round of a proposal, step of a timeout or sign state
+  int32_t extra = 0;  // pol_round of a proposal, step of a timeout or sign state
   uint32_t validator = 0;
-  bool has_block = false;    // false: nil vote or no block
-  uint32_t block_prefix = 0; // first four bytes of the block hash
+  bool has_block = false;     // false: nil vote or no block
+  uint32_t block_prefix = 0;  // first four bytes of the block hash
   bool flag = false;
-  std::string note;          // rare events only (partition layout, reject reason)
+  std::string note;  // rare events only (partition layout, reject reason)
 };
 
 // Fills the message fields of `entry` from `message`.

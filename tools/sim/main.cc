@@ -30,7 +30,8 @@ int Main(int argc, char** argv) {
                  "double-vote, silent, unknown-block, out-of-range, bad-signature, twins; or all")
       ->capture_default_str();
   app.add_option("--seeds", options.seeds, "number of seeds to run")->capture_default_str();
-  app.add_option("--first-seed", options.first_seed, "first seed of the range")->capture_default_str();
+  app.add_option("--first-seed", options.first_seed, "first seed of the range")
+      ->capture_default_str();
   CLI::Option* seed_option = app.add_option("--seed", seed, "run this one seed (replay)");
   app.add_option("--heights", heights, "heights every correct node must decide")
       ->capture_default_str();
