@@ -33,7 +33,10 @@ int Main(int argc, char** argv) {
   app.add_option("--first-seed", options.first_seed, "first seed of the range")
       ->capture_default_str();
   CLI::Option* seed_option = app.add_option("--seed", seed, "run this one seed (replay)");
-  app.add_option("--heights", heights, "heights every correct node must decide")
+  app.add_option(
+         "--heights", heights,
+         "faults stop once a correct node has decided this many heights; every correct node "
+         "must reach it")
       ->capture_default_str();
   app.add_option("--break", break_mode, "deliberately unsafe mode: locking or sign-state");
   app.add_flag("--sign-state-only", options.sign_state_only,
