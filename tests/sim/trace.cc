@@ -128,9 +128,6 @@ std::string Trace::Format(const TraceEntry& e) const {
   std::string line =
       "t=" + std::to_string(e.time_ms) + "ms " + (network_wide ? "net" : name(e.endpoint)) + " ";
   switch (e.kind) {
-    case TraceKind::kSend:
-      line += "-> " + name(e.peer) + " send " + message();
-      break;
     case TraceKind::kDeliver:
       line += "<- " + name(e.peer) + " deliver " + message();
       break;

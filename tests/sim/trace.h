@@ -18,7 +18,6 @@
 namespace lading::sim {
 
 enum class TraceKind : uint8_t {
-  kSend,        // a message left `endpoint` for `peer`
   kDeliver,     // a message reached `endpoint` from `peer` and was handed to the core
   kLost,        // the network lost a message (loss or partition)
   kRejected,    // the driver dropped a delivered message (bad signature, unknown signer)
@@ -27,9 +26,9 @@ enum class TraceKind : uint8_t {
   kValueReady,  // the application built a value for (height, round)
   kValidated,   // the application answered a validation: valid in `flag`
   kSignState,   // a sign state became durable: height, round, step
-  kDecide,      // a decision: height, round, block
+  kDecide,      // a decision: height, round, block; `flag` when applied by block sync
   kCrash,       // the endpoint crashed
-  kRestart,     // the endpoint restarted at `height` with sign state (round, step)
+  kRestart,     // the endpoint restarted at `height`; its durable sign state in `note`
   kPartition,   // a partition formed
   kHeal,        // all partitions healed
   kFaultsStop,  // faults stopped (heal, restart, no more losses)
@@ -39,7 +38,7 @@ enum class TraceKind : uint8_t {
 
 struct TraceEntry {
   uint64_t time_ms = 0;
-  TraceKind kind = TraceKind::kSend;
+  TraceKind kind = TraceKind::kDeliver;
   uint32_t endpoint = 0;
   uint32_t peer = 0;
   uint8_t message_type = 0;  // 0 none, 1 proposal, 2 prevote, 3 precommit
