@@ -86,9 +86,12 @@ StateMachine::StateMachine(Options options, const Signer* signer, CommitteeSched
                    "a validating node needs a signer");
   EnterHeight(height);
   if (last_signed_.height == height && last_signed_.locked_round != kNoRound) {
-    // Restarting inside a height where we precommitted: keep the lock (see SignState).
+    // Restarting inside a height where we precommitted: keep the lock (see SignState), and the
+    // locked value as validValue (line 36 sets both; validRound >= lockedRound always holds).
     locked_round_ = last_signed_.locked_round;
-    locked_hash_ = last_signed_.locked_hash;
+    locked_value_ = last_signed_.locked_value;
+    valid_round_ = last_signed_.locked_round;
+    valid_value_ = last_signed_.locked_value;
   }
 }
 
@@ -280,18 +283,22 @@ void StateMachine::RecordProposal(const Proposal& proposal, bool own,
 void StateMachine::RecordVote(const Vote& vote, std::vector<Output>* outputs) {
   const auto key = std::make_pair(vote.round, vote.type);
   auto it = votes_.find(key);
-  if (it != votes_.end()) {
-    if (const Vote* first = it->second.Find(vote.validator)) {
-      if (first->block_hash == vote.block_hash) {
-        ++drops_.duplicate;
-        return;
-      }
-      ++drops_.conflicting_vote;
-      if (it->second.MarkEvidenceReported(vote.validator)) {
-        outputs->push_back(EvidenceFound{Evidence{*first, vote}});
-      }
+  if (it != votes_.end() && it->second.Find(vote.validator) != nullptr) {
+    // The validator already voted here: a duplicate, or an equivocation. An equivocating vote
+    // still counts toward its own option (see internal/vote_set.h for why that is safe and
+    // needed for liveness), and is reported as evidence once.
+    const Vote* first = nullptr;
+    const auto result =
+        it->second.Add(vote, committees_.At(height_).at(vote.validator).voting_power, &first);
+    if (result == internal::VoteSet::AddResult::kDuplicate) {
+      ++drops_.duplicate;
       return;
     }
+    ++drops_.conflicting_vote;
+    if (it->second.MarkEvidenceReported(vote.validator)) {
+      outputs->push_back(EvidenceFound{Evidence{*first, vote}});
+    }
+    return;
   }
   if (!AdmitRound(vote.validator, vote.round)) return;
   if (it == votes_.end()) it = votes_.emplace(key, internal::VoteSet{}).first;
@@ -382,7 +389,8 @@ bool StateMachine::TryPrevoteOnProposal(std::vector<Output>* outputs) {
   if (verdict == Verdict::kPending) return false;
   const bool valid = verdict == Verdict::kValid;
   const BlockHash& hash = proposal->value.hash;
-  const bool locked_on_it = locked_hash_.has_value() && *locked_hash_ == hash;
+  const bool locked_on_it = options_.break_locking_for_testing ||
+                            (locked_value_.has_value() && locked_value_->hash == hash);
   bool prevote_block = false;
   if (proposal->pol_round == kNoRound) {
     // Alg. 1 lines 22-27.
@@ -424,7 +432,7 @@ bool StateMachine::TryLockOnPolka(std::vector<Output>* outputs) {
   polka_round_ = round_;
   const Value value = proposal->value;
   if (step_ == Step::kPrevote) {
-    locked_hash_ = hash;
+    locked_value_ = value;
     locked_round_ = round_;
     step_ = Step::kPrecommit;
     CastVote(VoteType::kPrecommit, hash, outputs);
@@ -471,11 +479,12 @@ void StateMachine::StartRound(Round round, std::vector<Output>* outputs) {
     return;
   }
   if (valid_value_.has_value()) {
-    // A proposer that may not sign (it already signed this step before a restart) waits like
-    // any other validator.
-    if (!Propose(*valid_value_, valid_round_, outputs)) {
-      ScheduleStepTimeout(Step::kPropose, outputs);
-    }
+    // Unlike the paper, the proposer also arms timeoutPropose: a validValue restored after a
+    // restart may no longer be backed by a polka anyone holds (line 28 never fires), and a
+    // proposer that may not sign (it signed this step before a restart) must wait like anyone.
+    // The timeout only acts while we are still in the propose step, so it costs nothing else.
+    Propose(*valid_value_, valid_round_, outputs);
+    ScheduleStepTimeout(Step::kPropose, outputs);
     return;
   }
   // The paper's getValue() is synchronous; ours is RequestValue / ValueReady. The propose
@@ -489,7 +498,7 @@ void StateMachine::EnterHeight(Height height) {
   height_ = height;
   round_ = 0;
   step_ = Step::kPropose;
-  locked_hash_.reset();
+  locked_value_.reset();
   locked_round_ = kNoRound;
   valid_value_.reset();
   valid_round_ = kNoRound;
@@ -545,7 +554,7 @@ bool StateMachine::ClaimSignState(Step step, std::vector<Output>* outputs) {
                        .round = round_,
                        .step = step,
                        .locked_round = locked_round_,
-                       .locked_hash = locked_hash_};
+                       .locked_value = locked_value_};
   if (!SignStateAfter(next, last_signed_)) {
     ++drops_.sign_refused;
     return false;

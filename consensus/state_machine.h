@@ -104,7 +104,7 @@ struct DropCounters {
   uint64_t bad_vote_type = 0;         // vote type neither prevote nor precommit
   uint64_t bad_pol_round = 0;         // proposal pol_round not in [-1, round)
   uint64_t duplicate = 0;             // same message (or same option) already held
-  uint64_t conflicting_vote = 0;      // equivocating vote: reported, never counted
+  uint64_t conflicting_vote = 0;      // equivocating vote: reported; counts for its option only
   uint64_t conflicting_proposal = 0;  // a second, different proposal for one round
   uint64_t future_round_cap = 0;      // sender already has messages in too many future rounds
   uint64_t future_buffer_full = 0;    // next-height buffer of the sender full
@@ -120,6 +120,10 @@ class StateMachine {
     std::string chain_id;
     Bytes self_public_key;  // empty for a non-validating node (follows, never signs)
     TimeoutConfig timeouts;
+    // Deliberately unsafe, for the simulator only (lading-sim --break locking): prevote every
+    // valid proposal whatever the lock (drops the lock tests of Alg. 1 lines 23 and 29). The
+    // simulator must find the resulting forks; never set in a node.
+    bool break_locking_for_testing = false;
   };
 
   // At most this many distinct rounds above the current one are remembered per sender at the
@@ -215,7 +219,7 @@ class StateMachine {
   Height height_;
   Round round_ = 0;
   Step step_ = Step::kPropose;
-  std::optional<BlockHash> locked_hash_;  // the paper's lockedValue, compared by hash
+  std::optional<Value> locked_value_;
   Round locked_round_ = kNoRound;
   std::optional<Value> valid_value_;
   Round valid_round_ = kNoRound;

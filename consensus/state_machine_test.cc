@@ -502,7 +502,8 @@ TEST_CASE("votes are counted once per validator", "[unit][consensus]") {
   CHECK(HasPrecommit(h.Prevotes(1, 0, std::nullopt, {2}), std::nullopt));
 }
 
-TEST_CASE("an equivocating vote yields evidence once and is not counted", "[unit][consensus]") {
+TEST_CASE("an equivocating vote yields evidence once and counts only for its own option",
+          "[unit][consensus]") {
   Harness h;
   h.Start();
   h.Timeout(1, 0, Step::kPropose);
@@ -516,11 +517,18 @@ TEST_CASE("an equivocating vote yields evidence once and is not counted", "[unit
   CHECK(evidence[0].evidence.second == second);
   CHECK(OutputsOf<EvidenceFound>(h.Receive(second)).empty());
   CHECK(OutputsOf<EvidenceFound>(h.Receive(third)).empty());
-  CHECK(h.machine().drops().conflicting_vote == 3);
-  // The conflicting votes do not count: power stays 2 (us and validator 1's nil).
-  const std::vector<Output> outputs = h.Prevotes(1, 0, kV.hash, {2});
+  CHECK(h.machine().drops().conflicting_vote == 2);  // second, third; second again: duplicate
+  // Validator 1 counts once toward "any" (us nil, 1, and now 2: 3 of 4 prevoted something), but
+  // its kV vote counts toward kV: with 2 and 3 that is a polka on kV that others may have seen.
+  std::vector<Output> outputs = h.Prevotes(1, 0, kV.hash, {2});
   CHECK(BroadcastVotes(outputs).empty());
-  CHECK(TimeoutsFor(outputs, Step::kPrevote).size() == 1);  // 3 of 4 prevoted something
+  CHECK(TimeoutsFor(outputs, Step::kPrevote).size() == 1);
+  outputs = h.Precommits(1, 0, kV.hash, {1, 2});
+  Append(&outputs, h.Receive(h.MakeProposal(1, 0, kV)));
+  Append(&outputs, h.Validate(1, 0, kV, true));
+  Append(&outputs, h.Precommits(1, 0, kV.hash, {3}));
+  // Decided with 1's kV prevote in the polka: without counting it, kV had only 2 and 3.
+  REQUIRE(OutputsOf<Decide>(outputs).size() == 1);
 }
 
 TEST_CASE("a prevote and a precommit for different blocks are not equivocation",
@@ -670,7 +678,7 @@ TEST_CASE("the sign state is persisted before every broadcast", "[unit][consensu
   }
   CHECK(broadcasts == 3);  // proposal, prevote, precommit
   // The precommit locked on kV: the lock is persisted with the signature.
-  CHECK(h.machine().last_signed() == SignState{1, 0, Step::kPrecommit, 0, kV.hash});
+  CHECK(h.machine().last_signed() == SignState{1, 0, Step::kPrecommit, 0, kV});
 }
 
 TEST_CASE("a validator restarted after precommitting keeps its lock", "[unit][consensus]") {
@@ -683,13 +691,24 @@ TEST_CASE("a validator restarted after precommitting keeps its lock", "[unit][co
     return h.ProposeAndValidate(1, 1, kW);
   };
   SECTION("locked on kV in round 0: the fresh proposal kW gets a nil prevote (lines 22-27)") {
-    CHECK(HasPrevote(prevote_in_round_one({1, 0, Step::kPrecommit, 0, kV.hash}), std::nullopt));
+    CHECK(HasPrevote(prevote_in_round_one({1, 0, Step::kPrecommit, 0, kV}), std::nullopt));
   }
   SECTION("without a lock the same proposal is prevoted") {
     CHECK(HasPrevote(prevote_in_round_one({1, 0, Step::kPrecommit}), kW.hash));
   }
+  SECTION("as proposer it re-proposes the locked value with its lock round and arms a timeout") {
+    // Validator 2 proposes (1, 1); it locked on kV in round 0 before the crash.
+    Harness h({.self = 2, .last_signed = {1, 0, Step::kPrecommit, 0, kV}});
+    h.Start();
+    const std::vector<Output> outputs = h.Prevotes(1, 1, std::nullopt, {0, 1});
+    const auto proposals = BroadcastProposals(outputs);
+    REQUIRE(proposals.size() == 1);
+    CHECK(proposals[0].value == kV);
+    CHECK(proposals[0].pol_round == 0);
+    CHECK(TimeoutsFor(outputs, Step::kPropose).size() == 1);
+  }
   SECTION("a lock from an earlier height is not carried into this one") {
-    Harness h({.last_signed = {0, 3, Step::kPrecommit, 3, kV.hash}});
+    Harness h({.last_signed = {0, 3, Step::kPrecommit, 3, kV}});
     h.Start();
     CHECK(h.machine().locked_round() == kNoRound);
   }
@@ -842,7 +861,7 @@ TEST_CASE("HeldMessages lists the current height's proposal and counted votes in
   h.Validate(1, 0, kV, true);  // our prevote for v
   const Vote prevote = h.MakeVote(VoteType::kPrevote, 1, 0, kV.hash, 2);
   h.Receive(prevote);
-  h.Prevotes(1, 0, std::nullopt, {2});  // equivocation: not counted, not held
+  h.Prevotes(1, 0, std::nullopt, {2});  // equivocation: held, so it is re-gossiped
   const Vote precommit = h.MakeVote(VoteType::kPrecommit, 1, 0, std::nullopt, 3);
   h.Receive(precommit);
   const Vote later = h.MakeVote(VoteType::kPrevote, 1, 4, std::nullopt, 1);
@@ -850,14 +869,16 @@ TEST_CASE("HeldMessages lists the current height's proposal and counted votes in
   h.Prevotes(2, 0, kV.hash, {1});  // next height: buffered, not held
 
   const std::vector<ConsensusMessage> held = h.machine().HeldMessages();
-  REQUIRE(held.size() == 5);
+  REQUIRE(held.size() == 6);
   CHECK(std::get<Proposal>(held[0]) == proposal);
   const Vote& own = std::get<Vote>(held[1]);
   CHECK(own.validator == 0);
   CHECK(own.block_hash == kV.hash);
   CHECK(std::get<Vote>(held[2]) == prevote);
-  CHECK(std::get<Vote>(held[3]) == precommit);
-  CHECK(std::get<Vote>(held[4]) == later);
+  CHECK(std::get<Vote>(held[3]).validator == 2);
+  CHECK(std::get<Vote>(held[3]).block_hash == std::nullopt);
+  CHECK(std::get<Vote>(held[4]) == precommit);
+  CHECK(std::get<Vote>(held[5]) == later);
 }
 
 TEST_CASE("re-gossiped held messages bring a validator that missed them to the same lock",

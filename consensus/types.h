@@ -91,13 +91,15 @@ struct Evidence {
 // one step and never forgets a lock it precommitted on (a validator that forgot its lock could
 // help a conflicting polka form: the "amnesia" fault, as bad as being Byzantine). The lock only
 // changes when a precommit is signed (Alg. 1 line 36), so persisting it with every signature
-// keeps it durable exactly when it matters.
+// keeps it durable exactly when it matters. The whole locked value (payload included) is kept:
+// after a restart the validator re-proposes it as its validValue when it is proposer, which is
+// how Tendermint gets a height unstuck when only this validator saw the polka it locked on.
 struct SignState {
   Height height = 0;
   Round round = kNoRound;
   Step step = Step::kPropose;
-  Round locked_round = kNoRound;           // the paper's lockedRound at `height`
-  std::optional<BlockHash> locked_hash;    // the paper's lockedValue (by hash) at `height`
+  Round locked_round = kNoRound;        // the paper's lockedRound at `height`
+  std::optional<Value> locked_value;    // the paper's lockedValue at `height`
   bool operator==(const SignState&) const = default;
 };
 

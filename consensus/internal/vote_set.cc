@@ -6,21 +6,29 @@ namespace lading::consensus::internal {
 
 VoteSet::AddResult VoteSet::Add(const Vote& vote, VotingPower power, const Vote** first) {
   LADING_CHECK(power > 0);
-  const auto [it, inserted] = votes_.try_emplace(vote.validator, vote);
-  if (!inserted) {
-    // Only the option matters: a second signature over the same option is the same vote.
-    if (it->second.block_hash == vote.block_hash) return AddResult::kDuplicate;
-    if (first != nullptr) *first = &it->second;
-    return AddResult::kConflicting;
+  auto [it, inserted] = votes_.try_emplace(vote.validator);
+  std::vector<Vote>& kept = it->second;
+  if (inserted) {
+    kept.push_back(vote);
+    power_by_option_[vote.block_hash] += power;
+    total_power_ += power;
+    return AddResult::kAdded;
   }
-  power_by_option_[vote.block_hash] += power;
-  total_power_ += power;
-  return AddResult::kAdded;
+  // Only the option matters: a second signature over the same option is the same vote.
+  for (const Vote& other : kept) {
+    if (other.block_hash == vote.block_hash) return AddResult::kDuplicate;
+  }
+  if (kept.size() < kVotesPerValidatorMax) {
+    kept.push_back(vote);
+    power_by_option_[vote.block_hash] += power;
+  }
+  if (first != nullptr) *first = &kept.front();
+  return AddResult::kConflicting;
 }
 
 const Vote* VoteSet::Find(ValidatorIndex validator) const {
   const auto it = votes_.find(validator);
-  return it == votes_.end() ? nullptr : &it->second;
+  return it == votes_.end() ? nullptr : &it->second.front();
 }
 
 VotingPower VoteSet::PowerFor(const std::optional<BlockHash>& block) const {
@@ -29,16 +37,17 @@ VotingPower VoteSet::PowerFor(const std::optional<BlockHash>& block) const {
 }
 
 std::vector<Vote> VoteSet::votes() const {
-  std::vector<Vote> counted;
-  counted.reserve(votes_.size());
-  for (const auto& [validator, vote] : votes_) counted.push_back(vote);
-  return counted;
+  std::vector<Vote> all;
+  for (const auto& [validator, kept] : votes_) all.insert(all.end(), kept.begin(), kept.end());
+  return all;
 }
 
 std::vector<CommitSignature> VoteSet::SignaturesFor(const BlockHash& block) const {
   std::vector<CommitSignature> signatures;
-  for (const auto& [validator, vote] : votes_) {
-    if (vote.block_hash == block) signatures.push_back({validator, vote.signature});
+  for (const auto& [validator, kept] : votes_) {
+    for (const Vote& vote : kept) {
+      if (vote.block_hash == block) signatures.push_back({validator, vote.signature});
+    }
   }
   return signatures;
 }

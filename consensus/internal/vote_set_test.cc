@@ -40,7 +40,8 @@ TEST_CASE("a vote set counts each validator's power once, per option", "[unit][c
   CHECK(set.Find(3) == nullptr);
 }
 
-TEST_CASE("a repeated or conflicting vote adds no power", "[unit][consensus]") {
+TEST_CASE("a repeated vote adds nothing; a conflicting one counts for its option only",
+          "[unit][consensus]") {
   VoteSet set;
   REQUIRE(set.Add(MakeVote(0, HashOf(1)), 5) == VoteSet::AddResult::kAdded);
   CHECK(set.Add(MakeVote(0, HashOf(1)), 5) == VoteSet::AddResult::kDuplicate);
@@ -50,7 +51,17 @@ TEST_CASE("a repeated or conflicting vote adds no power", "[unit][consensus]") {
   REQUIRE(first != nullptr);
   CHECK(first->block_hash == HashOf(1));
   CHECK(set.total_power() == 5);
-  CHECK(set.PowerFor(std::nullopt) == 0);
+  CHECK(set.PowerFor(std::nullopt) == 5);
+  CHECK(set.PowerFor(HashOf(1)) == 5);
+  CHECK(set.Add(MakeVote(0, std::nullopt), 5) == VoteSet::AddResult::kDuplicate);
+  CHECK(set.Add(MakeVote(0, HashOf(2)), 5) == VoteSet::AddResult::kConflicting);
+  CHECK(set.PowerFor(HashOf(2)) == 5);
+  // Beyond kVotesPerValidatorMax options a validator's votes are dropped.
+  CHECK(set.Add(MakeVote(0, HashOf(3)), 5) == VoteSet::AddResult::kConflicting);
+  CHECK(set.PowerFor(HashOf(3)) == 0);
+  CHECK(set.total_power() == 5);
+  CHECK(set.votes().size() == 3);
+  CHECK(set.SignaturesFor(HashOf(2)).size() == 1);
   CHECK(set.MarkEvidenceReported(0));
   CHECK_FALSE(set.MarkEvidenceReported(0));
   CHECK(set.MarkEvidenceReported(1));

@@ -226,12 +226,6 @@ absl::Status ValidateClusterConfig(const ClusterConfig& config) {
     return absl::InvalidArgumentError(
         "--break sign-state shows only with crashes: add crash to --faults");
   }
-  if (config.break_mode == BreakMode::kLocking && !config.core_factory &&
-      !StateMachineCanBreakLocking()) {
-    return absl::FailedPreconditionError(
-        "--break locking needs the consensus test hook StateMachine::Options::"
-        "break_locking_for_testing, which this build of consensus/ lacks");
-  }
   if (config.heights < 1) return absl::InvalidArgumentError("--heights must be at least 1");
   return absl::OkStatus();
 }

@@ -7,25 +7,6 @@
 namespace lading::sim {
 namespace {
 
-// The hook belongs to the consensus core (Task D's area); detecting it here lets the simulator
-// build against a core with or without it, and --break locking report plainly when it is absent.
-template <typename Options>
-constexpr bool kHasBreakLockingHook = requires(Options options) {
-  options.break_locking_for_testing = true;
-};
-
-// A template so that the branch naming the hook is only compiled when the hook exists.
-template <typename Options>
-Options WithBreakLocking(Options options, bool break_locking) {
-  if constexpr (kHasBreakLockingHook<Options>) {
-    options.break_locking_for_testing = break_locking;
-  } else {
-    LADING_CHECK_MSG(!break_locking,
-                     "--break locking needs StateMachine::Options::break_locking_for_testing");
-  }
-  return options;
-}
-
 class StateMachineCore : public Core {
  public:
   explicit StateMachineCore(CoreParams params)
@@ -43,17 +24,15 @@ class StateMachineCore : public Core {
 
  private:
   static consensus::StateMachine::Options MakeOptions(const CoreParams& params) {
-    return WithBreakLocking(params.options, params.break_locking);
+    consensus::StateMachine::Options options = params.options;
+    options.break_locking_for_testing = params.break_locking;
+    return options;
   }
 
   consensus::StateMachine machine_;
 };
 
 }  // namespace
-
-bool StateMachineCanBreakLocking() {
-  return kHasBreakLockingHook<consensus::StateMachine::Options>;
-}
 
 std::unique_ptr<Core> MakeStateMachineCore(CoreParams params) {
   return std::make_unique<StateMachineCore>(std::move(params));

@@ -38,11 +38,8 @@ struct CoreParams {
 
 using CoreFactory = std::function<std::unique_ptr<Core>(CoreParams params)>;
 
-// True when this build's consensus::StateMachine has the test hook that ignores the lock rule
-// (StateMachine::Options::break_locking_for_testing), which --break locking needs.
-bool StateMachineCanBreakLocking();
-
-// The real state machine. REQUIRES: !params.break_locking || StateMachineCanBreakLocking().
+// The real state machine (with StateMachine::Options::break_locking_for_testing set from
+// params.break_locking).
 std::unique_ptr<Core> MakeStateMachineCore(CoreParams params);
 
 }  // namespace lading::sim
