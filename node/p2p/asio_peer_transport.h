@@ -35,8 +35,9 @@
 // Callbacks run on io_context threads: on_message on the sending peer's session strand (so the
 // messages of one peer arrive one at a time, in order), on_peer_connected and
 // on_peer_disconnected on the transport strand. With several threads running the io_context,
-// callbacks for different peers can run concurrently. Callbacks must not block; they may call
-// Send, Broadcast and Stop.
+// callbacks for different peers can run concurrently. Because they run on different strands, a
+// peer's first messages can arrive just before on_peer_connected for it. Callbacks must not
+// block; they may call Send, Broadcast and Stop.
 #ifndef LADING_NODE_P2P_ASIO_PEER_TRANSPORT_H_
 #define LADING_NODE_P2P_ASIO_PEER_TRANSPORT_H_
 
