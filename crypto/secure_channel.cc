@@ -80,15 +80,14 @@ absl::Status FrameDecoder::Feed(ByteSpan chunk, std::vector<Bytes>* frames) {
         return error_;
       }
       if (declared > frame_bytes_max_) {
-        error_ = absl::ResourceExhaustedError(absl::StrCat(
-            "a frame declares a payload of ", declared, " bytes, above the cap of ",
-            frame_bytes_max_, " bytes"));
+        error_ = absl::ResourceExhaustedError(absl::StrCat("a frame declares a payload of ",
+                                                           declared, " bytes, above the cap of ",
+                                                           frame_bytes_max_, " bytes"));
         return error_;
       }
       payload_bytes_declared_ = declared;
     }
-    const size_t take =
-        std::min(payload_bytes_declared_ - payload_.size(), chunk.size() - offset);
+    const size_t take = std::min(payload_bytes_declared_ - payload_.size(), chunk.size() - offset);
     payload_.insert(payload_.end(), chunk.begin() + offset, chunk.begin() + offset + take);
     offset += take;
     if (payload_.size() == payload_bytes_declared_) {
@@ -123,8 +122,8 @@ absl::StatusOr<Bytes> FrameCipher::Seal(ByteSpan plaintext) {
   Bytes ciphertext(plaintext.size() + kTagBytes);
   unsigned long long ciphertext_size = 0;
   LADING_CHECK(crypto_aead_chacha20poly1305_ietf_encrypt(
-                   ciphertext.data(), &ciphertext_size, plaintext.data(), plaintext.size(),
-                   nullptr, 0, nullptr, nonce.data(), key_.data()) == 0);
+                   ciphertext.data(), &ciphertext_size, plaintext.data(), plaintext.size(), nullptr,
+                   0, nullptr, nonce.data(), key_.data()) == 0);
   LADING_CHECK(ciphertext_size == ciphertext.size());
   ++next_counter_;
   return ciphertext;
@@ -171,9 +170,9 @@ Bytes EncodeHello(const Hello& hello) {
 absl::StatusOr<Hello> DecodeHello(ByteSpan bytes) {
   if (bytes.empty()) return absl::InvalidArgumentError("a Hello cannot be empty");
   if (bytes[0] != kHandshakeVersion) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("peer speaks handshake version ", bytes[0], "; this node speaks version ",
-                     kHandshakeVersion));
+    return absl::FailedPreconditionError(absl::StrCat("peer speaks handshake version ", bytes[0],
+                                                      "; this node speaks version ",
+                                                      kHandshakeVersion));
   }
   if (bytes.size() < 2) {
     return absl::InvalidArgumentError("a Hello of 1 byte has no chain id length");
@@ -232,8 +231,8 @@ absl::StatusOr<Handshake> Handshake::Responder(const SigningKey& static_key, std
 absl::StatusOr<Handshake> Handshake::Create(HandshakeRole role, const SigningKey& static_key,
                                             std::string chain_id, IsAllowed is_allowed) {
   if (chain_id.empty() || chain_id.size() > kChainIdBytesMax) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "a chain id is 1 .. ", kChainIdBytesMax, " bytes, got ", chain_id.size()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("a chain id is 1 .. ", kChainIdBytesMax, " bytes, got ", chain_id.size()));
   }
   LADING_CHECK_MSG(is_allowed != nullptr, "Handshake needs an is_allowed callback");
   return Handshake(role, static_key, std::move(chain_id), std::move(is_allowed));
@@ -304,26 +303,25 @@ absl::StatusOr<Bytes> Handshake::OnHello(ByteSpan frame) {
                      "', this node is on chain '", absl::CHexEscape(chain_id_), "'"));
   }
   if (!is_allowed_(hello.static_key)) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("peer static key ", hello.static_key.ToHex(),
-                     " is not an allowed member of chain '", absl::CHexEscape(chain_id_), "'"));
+    return absl::PermissionDeniedError(absl::StrCat("peer static key ", hello.static_key.ToHex(),
+                                                    " is not an allowed member of chain '",
+                                                    absl::CHexEscape(chain_id_), "'"));
   }
   SecureBuffer receive_key(crypto_kx_SESSIONKEYBYTES);
   SecureBuffer send_key(crypto_kx_SESSIONKEYBYTES);
-  const int kx_result =
-      role_ == HandshakeRole::kInitiator
-          ? crypto_kx_client_session_keys(receive_key.data(), send_key.data(),
-                                          ephemeral_public_key_.data(),
-                                          ephemeral_secret_key_.data(), hello.ephemeral_key.data())
-          : crypto_kx_server_session_keys(receive_key.data(), send_key.data(),
-                                          ephemeral_public_key_.data(),
-                                          ephemeral_secret_key_.data(), hello.ephemeral_key.data());
+  const int kx_result = role_ == HandshakeRole::kInitiator
+                            ? crypto_kx_client_session_keys(
+                                  receive_key.data(), send_key.data(), ephemeral_public_key_.data(),
+                                  ephemeral_secret_key_.data(), hello.ephemeral_key.data())
+                            : crypto_kx_server_session_keys(
+                                  receive_key.data(), send_key.data(), ephemeral_public_key_.data(),
+                                  ephemeral_secret_key_.data(), hello.ephemeral_key.data());
   // The ephemeral secret has served its one purpose; drop it now rather than at destruction.
   ephemeral_secret_key_ = SecureBuffer();
   if (kx_result != 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("peer ephemeral X25519 key ", HexEncode(hello.ephemeral_key),
-                     " is an all-zero, low-order or invalid point"));
+    return absl::InvalidArgumentError(absl::StrCat("peer ephemeral X25519 key ",
+                                                   HexEncode(hello.ephemeral_key),
+                                                   " is an all-zero, low-order or invalid point"));
   }
   peer_static_key_ = hello.static_key;
   peer_hello_.assign(frame.begin(), frame.end());
@@ -347,8 +345,8 @@ absl::Status Handshake::OnAuth(ByteSpan frame) {
                         absl::StrCat("peer Auth: ", signature.status().message()));
   }
   if (signature->size() != Signature::kSize) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "peer Auth carries ", signature->size(), " bytes, expected a 64-byte signature"));
+    return absl::InvalidArgumentError(absl::StrCat("peer Auth carries ", signature->size(),
+                                                   " bytes, expected a 64-byte signature"));
   }
   const HandshakeRole peer_role =
       role_ == HandshakeRole::kInitiator ? HandshakeRole::kResponder : HandshakeRole::kInitiator;
@@ -370,9 +368,9 @@ Hash256 Handshake::Transcript(HandshakeRole signer_role) const {
 
 absl::StatusOr<EstablishedChannel> Handshake::Finish() {
   if (state_ != State::kDone) {
-    return absl::FailedPreconditionError(
-        state_ == State::kFinished ? "the handshake's channel was already handed over"
-                                   : "the handshake has not completed");
+    return absl::FailedPreconditionError(state_ == State::kFinished
+                                             ? "the handshake's channel was already handed over"
+                                             : "the handshake has not completed");
   }
   state_ = State::kFinished;
   EstablishedChannel channel{.peer_static_key = peer_static_key_,

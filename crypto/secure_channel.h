@@ -193,9 +193,9 @@ Hash256 HandshakeTranscriptHash(HandshakeRole signer_role, std::string_view chai
 // The result of a completed handshake.
 struct EstablishedChannel {
   SigningPublicKey peer_static_key;
-  HandshakeRole role;      // our role
-  FrameCipher sender;      // seals our frames to the peer; its counter continues after Auth
-  FrameCipher receiver;    // opens the peer's frames; its counter continues after Auth
+  HandshakeRole role;    // our role
+  FrameCipher sender;    // seals our frames to the peer; its counter continues after Auth
+  FrameCipher receiver;  // opens the peer's frames; its counter continues after Auth
 };
 
 // One side of one handshake. Usage:

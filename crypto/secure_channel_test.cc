@@ -24,9 +24,8 @@ Bytes Payload(const Bytes& wire) {
 }
 
 Handshake::IsAllowed AllowOnly(std::set<SigningPublicKey> allowed) {
-  return [allowed = std::move(allowed)](const SigningPublicKey& key) {
-    return allowed.contains(key);
-  };
+  return
+      [allowed = std::move(allowed)](const SigningPublicKey& key) { return allowed.contains(key); };
 }
 
 Handshake::IsAllowed AllowAnyone() {
@@ -130,8 +129,8 @@ TEST_CASE("a handshake refuses a peer whose static key is not allowed, before si
   SigningKey member = SigningKey::Generate();
   SigningKey stranger = SigningKey::Generate();
   SigningKey someone_else = SigningKey::Generate();
-  auto responder = Handshake::Responder(member, std::string(kChainId),
-                                        AllowOnly({someone_else.public_key()}));
+  auto responder =
+      Handshake::Responder(member, std::string(kChainId), AllowOnly({someone_else.public_key()}));
   auto initiator = Handshake::Initiator(stranger, std::string(kChainId), AllowAnyone());
   REQUIRE(responder.ok());
   REQUIRE(initiator.ok());
@@ -140,8 +139,7 @@ TEST_CASE("a handshake refuses a peer whose static key is not allowed, before si
 
   auto reply = responder->OnFrame(stranger_hello);
   REQUIRE(absl::IsPermissionDenied(reply.status()));
-  CHECK_THAT(std::string(reply.status().message()),
-             Catch::Contains(stranger.public_key().ToHex()));
+  CHECK_THAT(std::string(reply.status().message()), Catch::Contains(stranger.public_key().ToHex()));
   CHECK_FALSE(responder->done());
   // The failure sticks.
   CHECK(absl::IsPermissionDenied(responder->OnFrame(stranger_hello).status()));
@@ -151,8 +149,8 @@ TEST_CASE("a handshake refuses a peer whose static key is not allowed, before si
 TEST_CASE("the same stranger passes when the caller allows its key", "[unit][crypto][p2p]") {
   SigningKey member = SigningKey::Generate();
   SigningKey stranger = SigningKey::Generate();
-  auto responder = Handshake::Responder(member, std::string(kChainId),
-                                        AllowOnly({stranger.public_key()}));
+  auto responder =
+      Handshake::Responder(member, std::string(kChainId), AllowOnly({stranger.public_key()}));
   auto initiator = Handshake::Initiator(stranger, std::string(kChainId), AllowAnyone());
   REQUIRE(responder.ok());
   REQUIRE(initiator.ok());
@@ -368,8 +366,8 @@ TEST_CASE("all-zero and low-order ephemeral keys are refused", "[unit][crypto][p
     REQUIRE(point.ok());
     std::copy(point->begin(), point->end(), hello.ephemeral_key.begin());
     for (bool member_initiates : {false, true}) {
-      auto handshake =
-          member_initiates ? Handshake::Initiator(member, std::string(kChainId), AllowAnyone())
+      auto handshake = member_initiates
+                           ? Handshake::Initiator(member, std::string(kChainId), AllowAnyone())
                            : Handshake::Responder(member, std::string(kChainId), AllowAnyone());
       REQUIRE(handshake.ok());
       handshake->Start();
@@ -423,15 +421,15 @@ TEST_CASE("the handshake transcript hash covers role, chain id and both Hellos i
   AppendUint32BigEndian(static_cast<uint32_t>(responder_hello.size()), &expected_input);
   expected_input.insert(expected_input.end(), responder_hello.begin(), responder_hello.end());
 
-  const Hash256 as_initiator = HandshakeTranscriptHash(HandshakeRole::kInitiator, "chain",
-                                                       initiator_hello, responder_hello);
+  const Hash256 as_initiator =
+      HandshakeTranscriptHash(HandshakeRole::kInitiator, "chain", initiator_hello, responder_hello);
   CHECK(as_initiator == HashWithLabel("lading/p2p/handshake", expected_input));
-  CHECK(as_initiator != HandshakeTranscriptHash(HandshakeRole::kResponder, "chain",
-                                                initiator_hello, responder_hello));
-  CHECK(as_initiator != HandshakeTranscriptHash(HandshakeRole::kInitiator, "chaiN",
-                                                initiator_hello, responder_hello));
-  CHECK(as_initiator != HandshakeTranscriptHash(HandshakeRole::kInitiator, "chain",
-                                                responder_hello, initiator_hello));
+  CHECK(as_initiator != HandshakeTranscriptHash(HandshakeRole::kResponder, "chain", initiator_hello,
+                                                responder_hello));
+  CHECK(as_initiator != HandshakeTranscriptHash(HandshakeRole::kInitiator, "chaiN", initiator_hello,
+                                                responder_hello));
+  CHECK(as_initiator != HandshakeTranscriptHash(HandshakeRole::kInitiator, "chain", responder_hello,
+                                                initiator_hello));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -594,8 +592,7 @@ TEST_CASE("byte-by-byte input decodes the same frames as one chunk", "[unit][cry
   CHECK(chunked_frames == SampleFrames());
 }
 
-TEST_CASE("an incomplete frame stays buffered until its last byte arrives",
-          "[unit][crypto][p2p]") {
+TEST_CASE("an incomplete frame stays buffered until its last byte arrives", "[unit][crypto][p2p]") {
   const Bytes wire = EncodeFrame(ToBytes("0123456789"));
   FrameDecoder decoder(1000);
   std::vector<Bytes> frames;

@@ -38,13 +38,13 @@ class TransportCore : public SessionObserver, public std::enable_shared_from_thi
   // Binds the listener. Called once, before Start and before anything runs on strand_.
   absl::StatusOr<uint16_t> Listen() {
     std::weak_ptr<TransportCore> weak = weak_from_this();
-    LADING_ASSIGN_OR_RETURN(
-        listener_,
-        Listener::Bind(io_context_, strand_, config_.listen_host, config_.listen_port,
-                       [weak](tcp::socket socket) {
-                         if (auto core = weak.lock()) core->OnAccepted(std::move(socket));
-                       },
-                       context_->self_name));
+    LADING_ASSIGN_OR_RETURN(listener_,
+                            Listener::Bind(
+                                io_context_, strand_, config_.listen_host, config_.listen_port,
+                                [weak](tcp::socket socket) {
+                                  if (auto core = weak.lock()) core->OnAccepted(std::move(socket));
+                                },
+                                context_->self_name));
     return listener_->port();
   }
 
@@ -96,9 +96,9 @@ class TransportCore : public SessionObserver, public std::enable_shared_from_thi
     const crypto::SigningPublicKey& own_key = context_->key->public_key();
     std::weak_ptr<TransportCore> weak = weak_from_this();
     for (const PeerAddress& peer : config_.peers_to_dial) {
-      const auto member = std::find_if(
-          context_->members.begin(), context_->members.end(),
-          [&](const auto& entry) { return entry.second == peer.member_id; });
+      const auto member =
+          std::find_if(context_->members.begin(), context_->members.end(),
+                       [&](const auto& entry) { return entry.second == peer.member_id; });
       // Validated in PeerTransport::Create.
       LADING_CHECK(member != context_->members.end());
       Dialer::Options options{.delay_min = config_.reconnect_delay_min,
@@ -107,10 +107,11 @@ class TransportCore : public SessionObserver, public std::enable_shared_from_thi
                               .self_name = context_->self_name,
                               .counters = context_->counters};
       const std::string member_id = peer.member_id;
-      auto dialer = std::make_shared<Dialer>(
-          io_context_, strand_, peer, std::move(options), [weak, member_id](tcp::socket socket) {
-            if (auto core = weak.lock()) core->OnDialed(std::move(socket), member_id);
-          });
+      auto dialer = std::make_shared<Dialer>(io_context_, strand_, peer, std::move(options),
+                                             [weak, member_id](tcp::socket socket) {
+                                               if (auto core = weak.lock())
+                                                 core->OnDialed(std::move(socket), member_id);
+                                             });
       dialers_.emplace(peer.member_id, dialer);
       dialer->Start();
     }
@@ -194,8 +195,8 @@ class TransportCore : public SessionObserver, public std::enable_shared_from_thi
     const auto dialer_of = [&](SessionOrigin origin) -> const crypto::SigningPublicKey& {
       return origin == SessionOrigin::kDialed ? own_key : peer_key;
     };
-    const bool keep_new = existing->origin() == session->origin() ||
-                          dialer_of(session->origin()) == preferred_dialer;
+    const bool keep_new =
+        existing->origin() == session->origin() || dialer_of(session->origin()) == preferred_dialer;
     counters().sessions_duplicate.fetch_add(1, std::memory_order_relaxed);
     spdlog::info("p2p {}: two sessions with member '{}'; keeping the {} one ({})",
                  context_->self_name, member_id, keep_new ? "new" : "existing",
@@ -271,15 +272,17 @@ absl::Status ValidateConfig(const PeerTransportConfig& config,
   }
   std::set<std::string> dialed;
   for (const PeerAddress& peer : config.peers_to_dial) {
-    const auto member = std::find_if(config.members.begin(), config.members.end(),
-                                     [&](const auto& entry) { return entry.second == peer.member_id; });
+    const auto member =
+        std::find_if(config.members.begin(), config.members.end(),
+                     [&](const auto& entry) { return entry.second == peer.member_id; });
     if (member == config.members.end()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "peers_to_dial: member '", peer.member_id, "' is not in members, so it would be refused"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("peers_to_dial: member '", peer.member_id,
+                       "' is not in members, so it would be refused"));
     }
     if (member->first == own_key) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "peers_to_dial: member '", peer.member_id, "' is this node (same static key)"));
+      return absl::InvalidArgumentError(absl::StrCat("peers_to_dial: member '", peer.member_id,
+                                                     "' is this node (same static key)"));
     }
     if (!dialed.insert(peer.member_id).second) {
       return absl::InvalidArgumentError(
@@ -298,10 +301,10 @@ absl::Status ValidateConfig(const PeerTransportConfig& config,
   }
   if (config.reconnect_delay_min.count() <= 0 ||
       config.reconnect_delay_max < config.reconnect_delay_min) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "reconnect delays must satisfy 0 < min <= max, got min ",
-        config.reconnect_delay_min.count(), " ms, max ", config.reconnect_delay_max.count(),
-        " ms"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("reconnect delays must satisfy 0 < min <= max, got min ",
+                     config.reconnect_delay_min.count(), " ms, max ",
+                     config.reconnect_delay_max.count(), " ms"));
   }
   if (config.payload_bytes_max == 0 ||
       config.payload_bytes_max > crypto::kFramePayloadBytesLimit - crypto::FrameCipher::kTagBytes) {
@@ -311,9 +314,9 @@ absl::Status ValidateConfig(const PeerTransportConfig& config,
   const size_t largest_frame =
       crypto::kFrameHeaderBytes + config.payload_bytes_max + crypto::FrameCipher::kTagBytes;
   if (config.write_queue_bytes_max < largest_frame) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "write_queue_bytes_max ", config.write_queue_bytes_max,
-        " cannot hold one largest frame of ", largest_frame, " bytes"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("write_queue_bytes_max ", config.write_queue_bytes_max,
+                     " cannot hold one largest frame of ", largest_frame, " bytes"));
   }
   if (config.sessions_max == 0) {
     return absl::InvalidArgumentError("sessions_max must be at least 1");
@@ -341,9 +344,8 @@ absl::StatusOr<std::unique_ptr<PeerTransport>> PeerTransport::Create(
   context->self_name = self != config.members.end()
                            ? absl::StrCat("'", self->second, "'")
                            : absl::StrCat("key ", own_key.ToHex().substr(0, 16));
-  context->on_message = callbacks.on_message
-                            ? std::move(callbacks.on_message)
-                            : [](const std::string&, ByteSpan) {};
+  context->on_message =
+      callbacks.on_message ? std::move(callbacks.on_message) : [](const std::string&, ByteSpan) {};
   context->counters = std::make_shared<TransportCounters>();
 
   auto core = std::make_shared<internal::TransportCore>(io_context, std::move(context),
@@ -358,8 +360,7 @@ PeerTransport::~PeerTransport() { Stop(); }
 
 void PeerTransport::Send(const std::string& member_id, Bytes payload) {
   if (payload.size() > core_->context().payload_bytes_max) {
-    core_->context().counters->messages_dropped_too_large.fetch_add(1,
-                                                                    std::memory_order_relaxed);
+    core_->context().counters->messages_dropped_too_large.fetch_add(1, std::memory_order_relaxed);
     spdlog::warn("p2p {}: dropping a {}-byte message for '{}': above the {}-byte cap",
                  core_->context().self_name, payload.size(), member_id,
                  core_->context().payload_bytes_max);
@@ -370,8 +371,7 @@ void PeerTransport::Send(const std::string& member_id, Bytes payload) {
 
 void PeerTransport::Broadcast(Bytes payload) {
   if (payload.size() > core_->context().payload_bytes_max) {
-    core_->context().counters->messages_dropped_too_large.fetch_add(1,
-                                                                    std::memory_order_relaxed);
+    core_->context().counters->messages_dropped_too_large.fetch_add(1, std::memory_order_relaxed);
     spdlog::warn("p2p {}: dropping a {}-byte broadcast: above the {}-byte cap",
                  core_->context().self_name, payload.size(), core_->context().payload_bytes_max);
     return;

@@ -149,9 +149,10 @@ class PeerTransport {
   // Errors: InvalidArgument for a bad config (the message names the field and value);
   // Unavailable when the listen address cannot be bound.
   // REQUIRES: `io_context` and `key` outlive the transport and its handlers (see above).
-  static absl::StatusOr<std::unique_ptr<PeerTransport>> Create(
-      boost::asio::io_context& io_context, const crypto::SigningKey& key,
-      PeerTransportConfig config, PeerTransportCallbacks callbacks);
+  static absl::StatusOr<std::unique_ptr<PeerTransport>> Create(boost::asio::io_context& io_context,
+                                                               const crypto::SigningKey& key,
+                                                               PeerTransportConfig config,
+                                                               PeerTransportCallbacks callbacks);
 
   PeerTransport(const PeerTransport&) = delete;
   PeerTransport& operator=(const PeerTransport&) = delete;

@@ -184,7 +184,8 @@ class RawClient {
 
   // One side of the handshake over this connection.
   absl::StatusOr<crypto::EstablishedChannel> Handshake(
-      const crypto::SigningKey& key, crypto::HandshakeRole role = crypto::HandshakeRole::kInitiator) {
+      const crypto::SigningKey& key,
+      crypto::HandshakeRole role = crypto::HandshakeRole::kInitiator) {
     auto allow_all = [](const crypto::SigningPublicKey&) { return true; };
     auto handshake = role == crypto::HandshakeRole::kInitiator
                          ? crypto::Handshake::Initiator(key, kChainId, allow_all)
@@ -323,8 +324,8 @@ TEST_CASE("three transports connect all-to-all and exchange messages both ways, 
     for (TestNode* to : trio.Nodes()) {
       if (from == to) continue;
       for (int i = 0; i < kMessages; ++i) {
-        from->transport().Send(to->id(), ToBytes(from->id() + "->" + to->id() + " #" +
-                                                 std::to_string(i)));
+        from->transport().Send(to->id(),
+                               ToBytes(from->id() + "->" + to->id() + " #" + std::to_string(i)));
       }
     }
   }
@@ -341,12 +342,14 @@ TEST_CASE("three transports connect all-to-all and exchange messages both ways, 
     }
   }
 
-  for (TestNode* from : trio.Nodes()) from->transport().Broadcast(ToBytes("hello from " + from->id()));
+  for (TestNode* from : trio.Nodes())
+    from->transport().Broadcast(ToBytes("hello from " + from->id()));
   for (TestNode* to : trio.Nodes()) {
     for (TestNode* from : trio.Nodes()) {
       if (from == to) continue;
       CAPTURE(from->id(), to->id());
-      CHECK(WaitUntil([&] { return to->CountReceived(from->id(), "hello from " + from->id()) == 1; }));
+      CHECK(WaitUntil(
+          [&] { return to->CountReceived(from->id(), "hello from " + from->id()) == 1; }));
     }
   }
   for (TestNode* node : trio.Nodes()) {
@@ -384,8 +387,14 @@ TEST_CASE("transports sharing one io_context run by two threads exchange message
   auto transport_b = PeerTransport::Create(io_context, b.key, config_b, callbacks_for("bravo"));
   REQUIRE(transport_b.ok());
   std::atomic<int> runners_done{0};
-  std::thread first([&] { io_context.run(); ++runners_done; });
-  std::thread second([&] { io_context.run(); ++runners_done; });
+  std::thread first([&] {
+    io_context.run();
+    ++runners_done;
+  });
+  std::thread second([&] {
+    io_context.run();
+    ++runners_done;
+  });
 
   const bool connected = WaitUntil([&] {
     return Load((*transport_a)->counters().peers_connected) == 1 &&
@@ -431,7 +440,8 @@ TEST_CASE("misbehaving connections are closed and counted while real peers keep 
   PeerTransportConfig config_b = ConfigFor({&a, &b, &d});
   config_b.peers_to_dial = {AddressOf(node_a)};
   REQUIRE(node_b.Launch(config_b).ok());
-  REQUIRE(WaitUntil([&] { return node_a.IsConnectedTo("bravo") && node_b.IsConnectedTo("alpha"); }));
+  REQUIRE(
+      WaitUntil([&] { return node_a.IsConnectedTo("bravo") && node_b.IsConnectedTo("alpha"); }));
   const TransportCounters& counters = node_a.counters();
 
   SECTION("random bytes") {
@@ -527,7 +537,8 @@ TEST_CASE("when both sides dial, the session dialed by the smaller static key is
   REQUIRE(node_a.Launch(config).ok());
 
   RawClient dialed_by_alpha(delta_listener);
-  auto channel_dialed_by_alpha = dialed_by_alpha.Handshake(d.key, crypto::HandshakeRole::kResponder);
+  auto channel_dialed_by_alpha =
+      dialed_by_alpha.Handshake(d.key, crypto::HandshakeRole::kResponder);
   REQUIRE(channel_dialed_by_alpha.ok());
   REQUIRE(WaitUntil([&] { return node_a.IsConnectedTo("delta"); }));
   RawClient dialed_by_delta(node_a.port());
@@ -712,8 +723,7 @@ class ReplayProxy {
   std::atomic<bool> replayed_{false};
 };
 
-TEST_CASE("a replayed frame closes the session, and the dialer reconnects",
-          "[integration][p2p]") {
+TEST_CASE("a replayed frame closes the session, and the dialer reconnects", "[integration][p2p]") {
   Member a{.id = "alpha"};
   Member b{.id = "bravo"};
   TestNode node_a(a);
@@ -723,7 +733,8 @@ TEST_CASE("a replayed frame closes the session, and the dialer reconnects",
   PeerTransportConfig config_a = ConfigFor({&a, &b});
   config_a.peers_to_dial = {{"bravo", "127.0.0.1", proxy.port()}};
   REQUIRE(node_a.Launch(config_a).ok());
-  REQUIRE(WaitUntil([&] { return node_a.IsConnectedTo("bravo") && node_b.IsConnectedTo("alpha"); }));
+  REQUIRE(
+      WaitUntil([&] { return node_a.IsConnectedTo("bravo") && node_b.IsConnectedTo("alpha"); }));
 
   node_a.transport().Send("bravo", ToBytes("pay 100"));
   REQUIRE(WaitUntil([&] { return Load(node_b.counters().frames_unauthenticated) == 1; }));
@@ -753,8 +764,8 @@ TEST_CASE("after a transport restarts on the same port the others reconnect to i
   }));
   // While alpha is away, messages to it are dropped, not queued.
   trio.node_b->transport().Send("alpha", ToBytes("anyone?"));
-  CHECK(WaitUntil(
-      [&] { return Load(trio.node_b->counters().messages_dropped_not_connected) == 1; }));
+  CHECK(
+      WaitUntil([&] { return Load(trio.node_b->counters().messages_dropped_not_connected) == 1; }));
 
   // The new alpha also dials bravo and charlie, who are dialing it: both sides connect at once
   // and the duplicate sessions must resolve to one per pair.

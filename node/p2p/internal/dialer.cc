@@ -84,12 +84,11 @@ void Dialer::Dial() {
   if (stopped_ || peer_connected_ || attempt_active_) return;
   attempt_active_ = true;
   options_.counters->dials_started.fetch_add(1, std::memory_order_relaxed);
-  resolver_.async_resolve(
-      peer_.host, std::to_string(peer_.port), tcp::resolver::numeric_service,
-      [self = shared_from_this()](const boost::system::error_code& error,
-                                  const tcp::resolver::results_type& results) {
-        self->OnResolved(error, results);
-      });
+  resolver_.async_resolve(peer_.host, std::to_string(peer_.port), tcp::resolver::numeric_service,
+                          [self = shared_from_this()](const boost::system::error_code& error,
+                                                      const tcp::resolver::results_type& results) {
+                            self->OnResolved(error, results);
+                          });
 }
 
 void Dialer::OnResolved(const boost::system::error_code& error,
@@ -104,12 +103,11 @@ void Dialer::OnResolved(const boost::system::error_code& error,
   }
   // The session will run on this socket's own strand; the connect itself completes on ours.
   socket_.emplace(asio::make_strand(io_context_));
-  asio::async_connect(*socket_, results,
-                      asio::bind_executor(strand_, [self = shared_from_this()](
-                                                       const boost::system::error_code& connect,
-                                                       const tcp::endpoint&) {
-                        self->OnConnect(connect);
-                      }));
+  asio::async_connect(
+      *socket_, results,
+      asio::bind_executor(strand_, [self = shared_from_this()](
+                                       const boost::system::error_code& connect,
+                                       const tcp::endpoint&) { self->OnConnect(connect); }));
 }
 
 void Dialer::OnConnect(const boost::system::error_code& error) {

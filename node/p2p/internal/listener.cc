@@ -34,8 +34,8 @@ absl::StatusOr<std::shared_ptr<Listener>> Listener::Bind(asio::io_context& io_co
   const std::string where = absl::StrCat(host, ":", port);
   tcp::acceptor& acceptor = listener->acceptor_;
   if (acceptor.open(endpoint.protocol(), error)) {
-    return absl::UnavailableError(absl::StrCat("cannot open a socket for ", where, ": ",
-                                               error.message()));
+    return absl::UnavailableError(
+        absl::StrCat("cannot open a socket for ", where, ": ", error.message()));
   }
   acceptor.set_option(tcp::acceptor::reuse_address(true), error);
   if (error) {
@@ -75,10 +75,10 @@ void Listener::Accept() {
   if (stopped_) return;
   // Each connection gets its own strand: the session's handlers then never need a lock.
   pending_.emplace(asio::make_strand(io_context_));
-  acceptor_.async_accept(*pending_, [self = shared_from_this()](
-                                        const boost::system::error_code& error) {
-    self->OnAccept(error);
-  });
+  acceptor_.async_accept(*pending_,
+                         [self = shared_from_this()](const boost::system::error_code& error) {
+                           self->OnAccept(error);
+                         });
 }
 
 void Listener::OnAccept(const boost::system::error_code& error) {

@@ -194,8 +194,7 @@ bool Session::HandleFrame(const Bytes& frame) {
       } else {
         counters.handshake_failures_other.fetch_add(1, std::memory_order_relaxed);
       }
-      CloseNow(CloseLevel::kWarn,
-               absl::StrCat("handshake failed: ", reply.status().message()));
+      CloseNow(CloseLevel::kWarn, absl::StrCat("handshake failed: ", reply.status().message()));
       return false;
     }
     if (!reply->empty()) Enqueue(std::move(*reply));
@@ -244,9 +243,8 @@ void Session::OnDeadline(const boost::system::error_code& error) {
   if (deadline_.expiry() > std::chrono::steady_clock::now()) return;
   if (state_ == State::kHandshaking) {
     context_->counters->handshake_failures_timeout.fetch_add(1, std::memory_order_relaxed);
-    CloseNow(CloseLevel::kWarn,
-             absl::StrCat("no complete handshake within ", context_->handshake_timeout.count(),
-                          " ms"));
+    CloseNow(CloseLevel::kWarn, absl::StrCat("no complete handshake within ",
+                                             context_->handshake_timeout.count(), " ms"));
   } else if (state_ == State::kDraining) {
     CloseNow(CloseLevel::kInfo, "drain deadline passed before both sides finished");
   }
@@ -267,11 +265,9 @@ void Session::WriteQueued() {
     buffers.emplace_back(asio::buffer(writing_.back()));
   }
   write_in_flight_ = true;
-  asio::async_write(
-      socket_, buffers,
-      [self = shared_from_this()](const boost::system::error_code& error, size_t bytes) {
-        self->OnWrite(error, bytes);
-      });
+  asio::async_write(socket_, buffers,
+                    [self = shared_from_this()](const boost::system::error_code& error,
+                                                size_t bytes) { self->OnWrite(error, bytes); });
 }
 
 void Session::OnWrite(const boost::system::error_code& error, size_t bytes) {
