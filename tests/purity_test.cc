@@ -1,8 +1,9 @@
-// Greps the contracts sources for what deterministic execution must not use (STYLE.md "Layout",
-// DESIGN §2): threads, locks, clocks, randomness, files, console I/O, network and storage
-// libraries, floating point, unordered containers (whose iteration order could leak into the
-// state), and includes from the layers above (node/, tools/). Every node must reach the same
-// state from the same blocks; this keeps the ways it could not out of the code.
+// Greps the consensus and contracts sources for what a deterministic layer must not use (STYLE.md
+// "Layout", DESIGN §2): threads, locks, clocks, randomness, files, console I/O, network and
+// storage libraries, floating point, unordered containers (whose iteration order could leak into
+// outputs or state), and includes from the layers above it. The simulator can only drive the
+// consensus core, and every node can only reach the same state from the same blocks, because of
+// this; the scan keeps the ways they could not out of the code.
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cctype>
@@ -38,8 +39,14 @@ const std::map<std::string, std::string>& ForbiddenHeaders() {
   return headers;
 }
 const std::vector<std::string> kForbiddenPathParts = {"asio", "grpc", "rocksdb", "sodium"};
-// Include prefixes of the layers above contracts/ (crypto <- proto <- consensus <- contracts).
-const std::vector<std::string> kForbiddenPathPrefixes = {"node/", "tools/", "tests/"};
+// A scanned layer: its folder and the include prefixes of the layers above it
+// (crypto <- proto <- consensus <- contracts <- node <- tools).
+struct Layer {
+  std::string name;
+  std::vector<std::string> forbidden_prefixes;
+};
+const Layer kConsensus = {"consensus/", {"contracts/", "node/", "tools/", "tests/"}};
+const Layer kContracts = {"contracts/", {"node/", "tools/", "tests/"}};
 
 // Identifiers the core must not use (matched as whole identifiers outside comments and strings).
 const std::map<std::string, std::string>& ForbiddenIdentifiers() {
@@ -133,7 +140,7 @@ bool HasFloatingLiteral(const std::string& code) {
 }
 
 // Why an include line is forbidden, or "" when it is allowed.
-std::string ForbiddenInclude(const std::string& line) {
+std::string ForbiddenInclude(const std::string& line, const Layer& layer) {
   const size_t open = line.find_first_of("<\"", line.find("include"));
   if (open == std::string::npos) return "";
   const size_t close = line.find_first_of(">\"", open + 1);
@@ -147,14 +154,15 @@ std::string ForbiddenInclude(const std::string& line) {
   for (const std::string& part : kForbiddenPathParts) {
     if (lower.find(part) != std::string::npos) return "network, storage or crypto library";
   }
-  for (const std::string& prefix : kForbiddenPathPrefixes) {
-    if (path.starts_with(prefix)) return "a layer above contracts/";
+  for (const std::string& prefix : layer.forbidden_prefixes) {
+    if (path.starts_with(prefix)) return "a layer above " + layer.name;
   }
   return "";
 }
 
 // "<name>:<line>: <reasons>: <text>" for every offending line of `source`.
-std::vector<std::string> Offenders(const std::string& name, const std::string& source) {
+std::vector<std::string> Offenders(const std::string& name, const std::string& source,
+                                   const Layer& layer) {
   std::vector<std::string> found;
   std::istringstream lines(source);
   std::string line;
@@ -163,7 +171,7 @@ std::vector<std::string> Offenders(const std::string& name, const std::string& s
     const size_t first = line.find_first_not_of(" \t");
     if (first != std::string::npos && line[first] == '#' &&
         line.find("include") != std::string::npos) {
-      const std::string reason = ForbiddenInclude(line);
+      const std::string reason = ForbiddenInclude(line, layer);
       if (!reason.empty()) reasons.insert(reason);
     } else {
       const std::string code = StripCommentsAndStrings(line);
@@ -182,7 +190,7 @@ std::vector<std::string> Offenders(const std::string& name, const std::string& s
   return found;
 }
 
-TEST_CASE("the purity scan flags forbidden uses and ignores comments", "[unit][contracts]") {
+TEST_CASE("the purity scan flags forbidden uses and ignores comments", "[unit][purity]") {
   const std::string bad =
       "#include <thread>\n"
       "#include \"boost/asio.hpp\"\n"
@@ -192,7 +200,7 @@ TEST_CASE("the purity scan flags forbidden uses and ignores comments", "[unit][c
       "std::random_device seed;\n"
       "  #  include <fstream>\n"
       "#include \"node/block_store.h\"\n";
-  const std::vector<std::string> found = Offenders("bad.cc", bad);
+  const std::vector<std::string> found = Offenders("bad.cc", bad, kContracts);
   REQUIRE(found.size() == 8);
   CHECK_THAT(found[0], Catch::StartsWith("bad.cc:1: threads or locks"));
   CHECK_THAT(found[1], Catch::StartsWith("bad.cc:2: network, storage or crypto library"));
@@ -208,25 +216,30 @@ TEST_CASE("the purity scan flags forbidden uses and ignores comments", "[unit][c
       "#include \"consensus/types.h\"\n"
       "#include \"proto/ledger.pb.h\"\n"
       "uint64_t timeout_ms = 0;\n";
-  CHECK(Offenders("clean.cc", clean).empty());
+  CHECK(Offenders("clean.cc", clean, kContracts).empty());
+  // The consensus core may not include the contracts layer above it.
+  const std::vector<std::string> up = Offenders("up.cc", "#include \"contracts/state.h\"\n", kConsensus);
+  REQUIRE(up.size() == 1);
+  CHECK_THAT(up[0], Catch::StartsWith("up.cc:1: a layer above consensus/"));
 }
 
-TEST_CASE("contracts sources use no threads, clocks, randomness, I/O or floating point",
-          "[unit][contracts]") {
+// Every non-test source of `layer` under the project root, with its offenders.
+std::vector<std::string> ScanLayer(const Layer& layer, size_t files_min) {
   namespace fs = std::filesystem;
+  const fs::path root = fs::path(LADING_SOURCE_DIR) / layer.name;
   std::vector<fs::path> files;
-  for (const auto& entry : fs::recursive_directory_iterator(CONTRACTS_SOURCE_DIR)) {
+  for (const auto& entry : fs::recursive_directory_iterator(root)) {
     const fs::path& path = entry.path();
     const std::string name = path.filename().string();
     const bool source = path.extension() == ".h" || path.extension() == ".cc";
-    // Tests, their helpers in testing/ (which count calls across threads) and this scanner
-    // (which must name what it looks for) are not executed by a node.
-    const std::string relative = fs::relative(path, CONTRACTS_SOURCE_DIR).string();
-    const bool test = name.ends_with("_test.cc") || relative.starts_with("testing/");
+    // Tests and their helpers (testing/, the consensus test harness) are not run by a node.
+    const std::string relative = fs::relative(path, root).string();
+    const bool test = name.ends_with("_test.cc") || name == "test_harness.h" ||
+                      relative.starts_with("testing/");
     if (entry.is_regular_file() && source && !test) files.push_back(path);
   }
   std::sort(files.begin(), files.end());
-  REQUIRE(files.size() >= 10);
+  REQUIRE(files.size() >= files_min);
   std::vector<std::string> offenders;
   for (const fs::path& path : files) {
     std::ifstream in(path);
@@ -234,12 +247,29 @@ TEST_CASE("contracts sources use no threads, clocks, randomness, I/O or floating
     std::stringstream contents;
     contents << in.rdbuf();
     const std::vector<std::string> found =
-        Offenders(fs::relative(path, CONTRACTS_SOURCE_DIR).string(), contents.str());
+        Offenders(layer.name + fs::relative(path, root).string(), contents.str(), layer);
     offenders.insert(offenders.end(), found.begin(), found.end());
   }
+  return offenders;
+}
+
+std::string Report(const std::vector<std::string>& offenders) {
   std::string report;
   for (const std::string& offender : offenders) report += offender + "\n";
-  INFO("forbidden uses in contracts/:\n" << report);
+  return report;
+}
+
+TEST_CASE("consensus sources use no threads, clocks, randomness, I/O or floating point",
+          "[unit][purity]") {
+  const std::vector<std::string> offenders = ScanLayer(kConsensus, 6);
+  INFO("forbidden uses in consensus/:\n" << Report(offenders));
+  CHECK(offenders.empty());
+}
+
+TEST_CASE("contracts sources use no threads, clocks, randomness, I/O or floating point",
+          "[unit][purity]") {
+  const std::vector<std::string> offenders = ScanLayer(kContracts, 10);
+  INFO("forbidden uses in contracts/:\n" << Report(offenders));
   CHECK(offenders.empty());
 }
 
