@@ -174,7 +174,8 @@ absl::StatusOr<BuiltBlock> BuildBlock(const BlockStore& store, const BuildBlockP
   header.set_time_unix_ms(std::max(params.time_unix_ms, parent.time_unix_ms));
   if (height > 1) header.set_prev_block_hash(ToString(parent.block_hash.span()));
   header.set_proposer(params.proposer);
-  // Placeholders of the final size, so the header's size is known before execution.
+  // Zero hashes of the final size stand in for the roots, so the header size is known before
+  // execution (the byte budget counts the whole block).
   header.set_txs_root(std::string(Hash256::kSize, '\0'));
   header.set_state_root(std::string(Hash256::kSize, '\0'));
   header.set_committee_hash(ToString(params.committee_hash.span()));
