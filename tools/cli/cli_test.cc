@@ -14,44 +14,17 @@
 #include <vector>
 
 #include "crypto/key_file.h"
+#include "tests/testing/temp_files.h"
 
 extern char** environ;
 
 namespace lading::cli {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base != nullptr ? base : "/tmp") + "/lading-cli-XXXXXX";
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  std::string File(std::string_view name) const { return path_ + "/" + std::string(name); }
+using test_files::ReadText;
+using test_files::TempDir;
+using test_files::WriteText;
 
- private:
-  std::string path_;
-};
-
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-void WriteText(const std::string& path, std::string_view text, mode_t mode) {
-  {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << text;
-  }
-  REQUIRE(::chmod(path.c_str(), mode) == 0);
-}
 
 struct RunResult {
   int exit_code = -1;
