@@ -95,6 +95,19 @@ uint64_t Mempool::ReadyEnd(const SignerQueue& queue) {
   return end;
 }
 
+uint64_t Mempool::PendingNextNonce(const std::string& signer,
+                                   uint64_t committed_next_nonce) const {
+  std::lock_guard lock(mutex_);
+  const auto it = signers_.find(signer);
+  if (it == signers_.end()) return committed_next_nonce;
+  uint64_t end = committed_next_nonce;
+  for (auto entry = it->second.by_nonce.lower_bound(end);
+       entry != it->second.by_nonce.end() && entry->first == end; ++entry) {
+    ++end;
+  }
+  return end;
+}
+
 size_t Mempool::FutureCount(const SignerQueue& queue) {
   const uint64_t ready_end = ReadyEnd(queue);
   return static_cast<size_t>(std::distance(queue.by_nonce.lower_bound(ready_end),

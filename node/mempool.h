@@ -123,6 +123,10 @@ class Mempool {
   // dropped regardless).
   absl::Status RemoveCommitted(const proto::Block& block);
 
+  // The nonce `signer`'s next transaction should carry: one past its pending transactions that
+  // continue `committed_next_nonce` (the state's next nonce) without a gap, or
+  // committed_next_nonce itself when none do.
+  uint64_t PendingNextNonce(const std::string& signer, uint64_t committed_next_nonce) const;
   bool Contains(const Hash256& tx_id) const;
   size_t size() const;
   size_t bytes() const;

@@ -294,3 +294,22 @@ TEST_CASE("concurrent additions from many threads are all accounted for",
 
 }  // namespace
 }  // namespace lading::node
+
+namespace lading::node {
+namespace {
+
+TEST_CASE("the pending next nonce skips the signer's gap-free pending transactions",
+          "[unit][node][mempool]") {
+  Fixture f;
+  CHECK(f.mempool->PendingNextNonce("alpha", 1) == 1);
+  f.Add(f.chain.NoteTx("alpha", 1, "a"));
+  f.Add(f.chain.NoteTx("alpha", 2, "b"));
+  f.Add(f.chain.NoteTx("alpha", 4, "d"));  // waits behind the missing 3
+  CHECK(f.mempool->PendingNextNonce("alpha", 1) == 3);
+  CHECK(f.mempool->PendingNextNonce("beta", 1) == 1);
+  f.Commit({f.chain.NoteTx("alpha", 1, "a")});
+  CHECK(f.mempool->PendingNextNonce("alpha", 2) == 3);
+}
+
+}  // namespace
+}  // namespace lading::node
