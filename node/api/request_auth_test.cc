@@ -139,6 +139,21 @@ TEST_CASE("malformed metadata values are refused with the value named", "[unit][
   CHECK(fixture.Check(full, request).ok());
 }
 
+TEST_CASE("a metadata entry given twice is refused as ambiguous", "[unit][api]") {
+  Fixture fixture;
+  const proto::GetBlockRequest request = BlockRequest(1);
+  const Metadata metadata =
+      ToMetadata(SignRequest(fixture.alice, kChain, kMethodGetBlock, request, kNow));
+  std::multimap<grpc::string_ref, grpc::string_ref> doubled = metadata.view();
+  const std::string other_signature(128, '0');
+  doubled.emplace(kMetadataSignature, other_signature);
+  const absl::StatusOr<std::string> result =
+      fixture.authenticator->Authenticate(kChain, kMethodGetBlock, doubled, request);
+  CHECK(result.status().code() == absl::StatusCode::kUnauthenticated);
+  CHECK(result.status().message() == "request metadata lading-signature is given more than once");
+  CHECK(fixture.Check(metadata, request).ok());
+}
+
 TEST_CASE("a request time outside the window is refused with the distance in seconds",
           "[unit][api]") {
   Fixture fixture;
