@@ -4,6 +4,8 @@
 #include <grpcpp/resource_quota.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <optional>
 #include <thread>
 #include <utility>
@@ -12,8 +14,8 @@
 #include "crypto/internal/strings.h"
 #include "crypto/status.h"
 #include "node/state_view.h"
-#include "proto/ledger.h"
 #include "proto/api.grpc.pb.h"
+#include "proto/ledger.h"
 
 namespace lading::node::api {
 namespace {

@@ -25,16 +25,14 @@
 #ifndef LADING_NODE_API_API_SERVER_H_
 #define LADING_NODE_API_API_SERVER_H_
 
-#include <atomic>
-#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <mutex>
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "node/api/backend.h"
 #include "node/api/api_limits.h"
+#include "node/api/backend.h"
 #include "node/api/request_auth.h"
 
 namespace grpc {
