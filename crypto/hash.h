@@ -35,6 +35,8 @@ inline constexpr std::string_view kLabelStoreRecord = "lading/store/record";
 inline constexpr std::string_view kLabelStoreCommitRecord = "lading/store/commit-record";
 inline constexpr std::string_view kLabelP2pHandshake = "lading/p2p/handshake";
 inline constexpr std::string_view kLabelSignStateFile = "lading/node/sign-state";
+inline constexpr std::string_view kLabelApiRequest = "lading/api/request";
+inline constexpr std::string_view kLabelApiRequestBody = "lading/api/request/body";
 
 // Incremental domain-separated BLAKE2b-256.
 class Hasher {

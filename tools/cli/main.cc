@@ -4,6 +4,7 @@
 #include <exception>
 #include <iostream>
 
+#include "tools/cli/chain_commands.h"
 #include "tools/cli/command.h"
 #include "tools/cli/key_commands.h"
 
@@ -19,6 +20,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   lading::cli::CommandRunner runner;
   lading::cli::AddKeyCommands(app, &runner);
+  lading::cli::AddChainCommands(app, &runner);
 
   try {
     app.parse(argc, argv);
