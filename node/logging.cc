@@ -20,12 +20,12 @@ constexpr char kLoggerName[] = "lading";
 constexpr char kPattern[] = "%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ [%n] %v";
 
 std::optional<spdlog::level::level_enum> ParseLevel(std::string_view level) {
-  static constexpr std::array<std::pair<std::string_view, spdlog::level::level_enum>, 5> kLevels =
-      {{{"trace", spdlog::level::trace},
-        {"debug", spdlog::level::debug},
-        {"info", spdlog::level::info},
-        {"warn", spdlog::level::warn},
-        {"error", spdlog::level::err}}};
+  static constexpr std::array<std::pair<std::string_view, spdlog::level::level_enum>, 5> kLevels = {
+      {{"trace", spdlog::level::trace},
+       {"debug", spdlog::level::debug},
+       {"info", spdlog::level::info},
+       {"warn", spdlog::level::warn},
+       {"error", spdlog::level::err}}};
   for (const auto& [name, value] : kLevels) {
     if (name == level) return value;
   }

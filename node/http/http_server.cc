@@ -82,6 +82,9 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
   void OnConnectionClosed(std::shared_ptr<Connection> connection) {
     asio::post(strand_, [self = shared_from_this(), connection = std::move(connection)] {
       self->connections_.erase(connection.get());
+      // Decremented here rather than in the connection so that the gauge never shows a free
+      // slot the acceptor does not see yet.
+      self->counters_.connections_open.fetch_sub(1, std::memory_order_relaxed);
     });
   }
 
@@ -235,11 +238,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
     message->content_length(response.body.size());
     if (!head_only) message->body() = response.body;
     stream_.expires_after(core_->options().read_timeout);
-    bhttp::async_write(stream_, *message,
-                       [self = shared_from_this(), message, keep_alive](
-                           const beast::error_code& error, size_t) {
-                         self->OnResponseWritten(error, keep_alive);
-                       });
+    bhttp::async_write(
+        stream_, *message,
+        [self = shared_from_this(), message, keep_alive](const beast::error_code& error, size_t) {
+          self->OnResponseWritten(error, keep_alive);
+        });
   }
 
   void OnResponseWritten(const beast::error_code& error, bool keep_alive) {
@@ -259,16 +262,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void Linger() {
-    stream_.async_read_some(asio::buffer(linger_buffer_), [self = shared_from_this()](
-                                                              const beast::error_code& error,
-                                                              size_t bytes) {
-      self->lingered_bytes_ += bytes;
-      if (error || self->lingered_bytes_ > kLingerBytesMax || self->finished_) {
-        self->Finish();
-        return;
-      }
-      self->Linger();
-    });
+    stream_.async_read_some(
+        asio::buffer(linger_buffer_),
+        [self = shared_from_this()](const beast::error_code& error, size_t bytes) {
+          self->lingered_bytes_ += bytes;
+          if (error || self->lingered_bytes_ > kLingerBytesMax || self->finished_) {
+            self->Finish();
+            return;
+          }
+          self->Linger();
+        });
   }
 
   // The one way out: closes the socket and leaves the server's table. Idempotent.
@@ -278,7 +281,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream_.socket().close(ignored);
-    core_->counters().connections_open.fetch_sub(1, std::memory_order_relaxed);
     core_->OnConnectionClosed(shared_from_this());
   }
 

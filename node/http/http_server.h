@@ -92,8 +92,8 @@ class HttpServer {
   // is zero; Unavailable naming host:port when the address cannot be bound.
   // REQUIRES: `io_context` outlives the server and its handlers (see above).
   static absl::StatusOr<std::unique_ptr<HttpServer>> Create(boost::asio::io_context& io_context,
-                                                            const std::string& host,
-                                                            uint16_t port, Handler handler,
+                                                            const std::string& host, uint16_t port,
+                                                            Handler handler,
                                                             HttpServerOptions options = {});
 
   HttpServer(const HttpServer&) = delete;

@@ -119,8 +119,8 @@ TEST_CASE("methods other than GET and HEAD get 405 without reaching the handler"
     CAPTURE(method);
     HttpTestClient client(server.port());
     HttpTestResponse response;
-    REQUIRE_FALSE(client.Exchange(std::string(method) + " /x HTTP/1.1\r\nHost: h\r\n\r\n",
-                                  &response));
+    REQUIRE_FALSE(
+        client.Exchange(std::string(method) + " /x HTTP/1.1\r\nHost: h\r\n\r\n", &response));
     CHECK(response.result_int() == 405);
     CHECK(response[boost::beast::http::field::allow] == "GET, HEAD");
     CHECK_FALSE(response.keep_alive());
@@ -130,8 +130,7 @@ TEST_CASE("methods other than GET and HEAD get 405 without reaching the handler"
   CHECK(server.counters().requests_rejected == 5);
 }
 
-TEST_CASE("a GET with a body gets 413, one with an empty body is served",
-          "[integration][http]") {
+TEST_CASE("a GET with a body gets 413, one with an empty body is served", "[integration][http]") {
   TestServer server;
   {
     HttpTestClient client(server.port());
@@ -140,11 +139,11 @@ TEST_CASE("a GET with a body gets 413, one with an empty body is served",
     CHECK(response.result_int() == 200);
   }
   for (const std::string body_headers :
-       {"Content-Length: 5\r\n\r\nhello", "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"}) {
+       {"Content-Length: 5\r\n\r\nhello",
+        "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"}) {
     HttpTestClient client(server.port());
     HttpTestResponse response;
-    REQUIRE_FALSE(client.Exchange(
-        "GET /x HTTP/1.1\r\nHost: h\r\n" + body_headers, &response));
+    REQUIRE_FALSE(client.Exchange("GET /x HTTP/1.1\r\nHost: h\r\n" + body_headers, &response));
     CHECK(response.result_int() == 413);
     CHECK(client.WaitForClose(5s));
   }
@@ -230,8 +229,7 @@ TEST_CASE("a slowloris client is closed when the read timeout passes", "[integra
   CHECK(WaitUntil([&] { return server.counters().read_timeouts == 1; }));
 }
 
-TEST_CASE("an idle kept-alive connection is closed after the read timeout",
-          "[integration][http]") {
+TEST_CASE("an idle kept-alive connection is closed after the read timeout", "[integration][http]") {
   TestServer server(HttpServerOptions{.read_timeout = 300ms});
   HttpTestClient client(server.port());
   HttpTestResponse response;
@@ -271,8 +269,7 @@ TEST_CASE("HTTP/1.0 requests are answered and closed unless they ask for keep-al
   }
   HttpTestClient client(server.port());
   HttpTestResponse response;
-  REQUIRE_FALSE(
-      client.Exchange("GET /old HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", &response));
+  REQUIRE_FALSE(client.Exchange("GET /old HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", &response));
   REQUIRE_FALSE(client.Exchange("GET /again HTTP/1.0\r\n\r\n", &response));
   CHECK(response.body() == "GET /again ? ");
 }

@@ -73,9 +73,8 @@ Histogram::Histogram(std::vector<double> upper_bounds)
 void Histogram::Observe(double value) {
   if (std::isnan(value)) return;
   // First bound >= value: "le" buckets are inclusive. Past the end means the +Inf bucket.
-  const size_t bucket = static_cast<size_t>(
-      std::distance(upper_bounds_.begin(),
-                    std::lower_bound(upper_bounds_.begin(), upper_bounds_.end(), value)));
+  const size_t bucket = static_cast<size_t>(std::distance(
+      upper_bounds_.begin(), std::lower_bound(upper_bounds_.begin(), upper_bounds_.end(), value)));
   std::lock_guard<std::mutex> lock(mutex_);
   ++bucket_counts_[bucket];
   sum_ += value;
@@ -115,14 +114,15 @@ Histogram* MetricsRegistry::AddHistogram(std::string name, std::string help,
   auto histogram = std::make_unique<Histogram>(std::move(upper_bounds));
   Histogram* const result = histogram.get();
   std::vector<std::string> series = {name, name + "_bucket", name + "_sum", name + "_count"};
-  Register(Family{std::move(name), std::move(help), Kind::kHistogram, nullptr,
-                  std::move(histogram)},
-           series);
+  Register(
+      Family{std::move(name), std::move(help), Kind::kHistogram, nullptr, std::move(histogram)},
+      series);
   return result;
 }
 
 void MetricsRegistry::Register(Family family, const std::vector<std::string>& series_names) {
-  LADING_CHECK_MSG(IsValidMetricName(family.name), "metric name must match [a-zA-Z_:][a-zA-Z0-9_:]*");
+  LADING_CHECK_MSG(IsValidMetricName(family.name),
+                   "metric name must match [a-zA-Z_:][a-zA-Z0-9_:]*");
   std::lock_guard<std::mutex> lock(mutex_);
   for (const std::string& series : series_names) {
     LADING_CHECK_MSG(used_names_.count(series) == 0, "metric name registered twice");
@@ -223,9 +223,8 @@ Histogram* RegisterNodeMetrics(MetricsRegistry* registry, const StatusBoard* sta
                                const p2p::TransportCounters* transport) {
   LADING_CHECK(registry != nullptr && status != nullptr);
   const auto gauge = [&](const char* name, const char* help, auto field) {
-    registry->AddGauge(name, help, [status, field] {
-      return static_cast<double>(field(status->Snapshot()));
-    });
+    registry->AddGauge(name, help,
+                       [status, field] { return static_cast<double>(field(status->Snapshot())); });
   };
   gauge("lading_height", "Height of the last committed block (0 before block 1).",
         [](const NodeStatus& s) { return s.height; });
@@ -239,10 +238,9 @@ Histogram* RegisterNodeMetrics(MetricsRegistry* registry, const StatusBoard* sta
         [](const NodeStatus& s) { return s.mempool_txs; });
   gauge("lading_mempool_bytes", "Bytes of transactions waiting in the mempool.",
         [](const NodeStatus& s) { return s.mempool_bytes; });
-  registry->AddCounter("lading_committed_txs_total",
-                       "Transactions in blocks committed since genesis.", [status] {
-                         return static_cast<double>(status->Snapshot().committed_txs_total);
-                       });
+  registry->AddCounter(
+      "lading_committed_txs_total", "Transactions in blocks committed since genesis.",
+      [status] { return static_cast<double>(status->Snapshot().committed_txs_total); });
   gauge("lading_syncing", "1 while the node fetches blocks from peers instead of voting.",
         [](const NodeStatus& s) { return s.syncing ? 1 : 0; });
 

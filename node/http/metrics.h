@@ -97,7 +97,7 @@ class MetricsRegistry {
   void Register(Family family, const std::vector<std::string>& series_names);
 
   mutable std::mutex mutex_;
-  std::vector<Family> families_;     // guarded by mutex_
+  std::vector<Family> families_;      // guarded by mutex_
   std::set<std::string> used_names_;  // guarded by mutex_
 };
 

@@ -262,10 +262,10 @@ TEST_CASE("the format checker used below rejects malformed text", "[unit][http][
   CHECK_FALSE(CheckExpositionFormat("# TYPE a gauge\na{le=\"1} 1\n").empty());  // bad label
   CHECK_FALSE(CheckExpositionFormat("# TYPE h histogram\nh_bucket{le=\"1\"} 2\n"
                                     "h_bucket{le=\"+Inf\"} 1\nh_sum 1\nh_count 1\n")
-                   .empty());  // decreasing buckets
+                  .empty());  // decreasing buckets
   CHECK_FALSE(CheckExpositionFormat("# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\n"
                                     "h_sum 1\nh_count 1\n")
-                   .empty());  // +Inf bucket != count
+                  .empty());  // +Inf bucket != count
 }
 
 TEST_CASE("every line of the node's metrics follows the text format grammar",

@@ -50,14 +50,14 @@ const char* JsonBool(bool value) { return value ? "true" : "false"; }
 }  // namespace
 
 std::string HealthJson(const NodeStatus& status) {
-  return absl::StrCat(
-      "{\"status\":", status.serving ? "\"serving\"" : "\"starting\"",
-      ",\"chain_id\":", JsonString(status.chain_id), ",\"member_id\":",
-      JsonString(status.member_id), ",\"height\":", status.height,
-      ",\"consensus_height\":", status.consensus_height, ",\"round\":", status.round,
-      ",\"peers_connected\":", status.peers_connected,
-      ",\"peers_configured\":", status.peers_configured, ",\"syncing\":", JsonBool(status.syncing),
-      "}");
+  return absl::StrCat("{\"status\":", status.serving ? "\"serving\"" : "\"starting\"",
+                      ",\"chain_id\":", JsonString(status.chain_id),
+                      ",\"member_id\":", JsonString(status.member_id),
+                      ",\"height\":", status.height,
+                      ",\"consensus_height\":", status.consensus_height,
+                      ",\"round\":", status.round, ",\"peers_connected\":", status.peers_connected,
+                      ",\"peers_configured\":", status.peers_configured,
+                      ",\"syncing\":", JsonBool(status.syncing), "}");
 }
 
 HttpServer::Handler NodeEndpoints(const StatusBoard* status, const MetricsRegistry* metrics) {
@@ -73,7 +73,8 @@ HttpServer::Handler NodeEndpoints(const StatusBoard* status, const MetricsRegist
       return HttpResponse{
           .status = 200, .content_type = kMetricsContentType, .body = metrics->Render()};
     }
-    return HttpResponse{.status = 404, .body = "not found; this node serves /healthz and /metrics\n"};
+    return HttpResponse{.status = 404,
+                        .body = "not found; this node serves /healthz and /metrics\n"};
   };
 }
 
