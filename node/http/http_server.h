@@ -50,7 +50,8 @@ struct HttpRequest {
 };
 
 struct HttpResponse {
-  // An HTTP status code, 100 .. 599 (anything else is sent as 500 and logged).
+  // An HTTP status code, 200 .. 599 except 204 and 304 (which cannot carry a body); anything
+  // else is sent as 500 and logged.
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
