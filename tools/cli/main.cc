@@ -6,6 +6,7 @@
 
 #include "tools/cli/command.h"
 #include "tools/cli/key_commands.h"
+#include "tools/cli/testnet_commands.h"
 
 namespace {
 
@@ -19,6 +20,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   lading::cli::CommandRunner runner;
   lading::cli::AddKeyCommands(app, &runner);
+  lading::cli::AddTestnetCommands(app, &runner);
 
   try {
     app.parse(argc, argv);
