@@ -16,7 +16,9 @@
 // value ("node.toml:12:5: p2p.listen \"127.0.0.1:0\": port 0 is outside 1..65535").
 //
 // Relative paths are relative to the directory holding the config file; NodeConfig keeps both
-// the path as written (for FormatNodeConfig) and the resolved one (for use).
+// the path as written (for FormatNodeConfig) and the resolved one (for use). Parsing opens no
+// file the config names: whether the key, genesis and data paths are usable is for the node to
+// find out when it opens them (the key file's mode check is crypto::ReadPrivateKeyFile's).
 //
 // Ownership: NodeConfig is a plain value. Thread-safety: the functions are thread-safe (no shared
 // state).
