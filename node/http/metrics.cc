@@ -258,7 +258,7 @@ Histogram* RegisterNodeMetrics(MetricsRegistry* registry, const StatusBoard* sta
   }
 
   return registry->AddHistogram("lading_commit_latency_seconds",
-                                "Seconds from the start of a height to its block's commit.",
+                                "Seconds from a block's proposal time (its header time) to its commit on this node.",
                                 CommitLatencyBucketsSeconds());
 }
 

@@ -7,6 +7,7 @@
 #include "tools/cli/chain_commands.h"
 #include "tools/cli/command.h"
 #include "tools/cli/key_commands.h"
+#include "tools/cli/testnet_commands.h"
 
 namespace {
 
@@ -21,6 +22,7 @@ int main(int argc, char** argv) {
   lading::cli::CommandRunner runner;
   lading::cli::AddKeyCommands(app, &runner);
   lading::cli::AddChainCommands(app, &runner);
+  lading::cli::AddTestnetCommands(app, &runner);
 
   try {
     app.parse(argc, argv);
