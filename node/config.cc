@@ -363,9 +363,10 @@ class ConfigReader {
     std::string text;
     LADING_RETURN_IF_ERROR(ReadString(table, "listen", /*required=*/true, &text));
     absl::StatusOr<HostPort> parsed = ParseHostPort(text);
-    if (!parsed.ok())
+    if (!parsed.ok()) {
       return ValueError(table, "listen", Quote(text),
                         internal::ToStdView(parsed.status().message()));
+    }
     *out = *std::move(parsed);
     return absl::OkStatus();
   }

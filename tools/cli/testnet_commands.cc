@@ -110,8 +110,9 @@ std::string NodeName(int k) { return StrCat("node", k); }
 // Writes `text` to a new file `path` (O_EXCL) with `mode`.
 absl::Status WriteNewFile(const std::string& path, std::string_view text, mode_t mode) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0)
+  if (fd < 0) {
     return absl::FailedPreconditionError(StrCat("cannot create ", path, ": ", ErrnoText(errno)));
+  }
   size_t written = 0;
   while (written < text.size()) {
     const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
@@ -223,11 +224,13 @@ absl::StatusOr<std::vector<TestnetNode>> LoadTestnet(const std::string& dir_arg,
       if (parse_error != std::errc() || end != last || k < 1 || name[4] == '0') continue;
       if (fs::exists(entry.path() / "node.toml")) indexes.push_back(k);
     }
-    if (error)
+    if (error) {
       return absl::FailedPreconditionError(StrCat("cannot list ", dir, ": ", error.message()));
+    }
     std::sort(indexes.begin(), indexes.end());
-    if (indexes.empty())
+    if (indexes.empty()) {
       return absl::FailedPreconditionError(StrCat(dir_arg, " has no nodeK/node.toml"));
+    }
   }
   std::vector<TestnetNode> nodes;
   for (const int k : indexes) {
@@ -548,8 +551,9 @@ absl::StatusOr<std::string> FindLadingd(const std::string& given) {
 absl::StatusOr<pid_t> SpawnLadingd(const std::string& ladingd, const TestnetNode& node) {
   posix_spawn_file_actions_t actions;
   posix_spawnattr_t attributes;
-  if (posix_spawn_file_actions_init(&actions) != 0)
+  if (posix_spawn_file_actions_init(&actions) != 0) {
     return absl::ResourceExhaustedError("posix_spawn_file_actions_init failed");
+  }
   if (posix_spawnattr_init(&attributes) != 0) {
     posix_spawn_file_actions_destroy(&actions);
     return absl::ResourceExhaustedError("posix_spawnattr_init failed");
