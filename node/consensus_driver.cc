@@ -465,6 +465,8 @@ void ConsensusDriver::AfterAppend(const PreparedBlock& prepared, int32_t round, 
   committed.synced = synced;
   status_->Update([&](NodeStatus* status) {
     status->height = committed.height;
+    status->consensus_height = committed.height + 1;
+    status->round = 0;
     status->head_block_hash = committed.block_hash;
     status->state_root = committed.state_root;
     status->head_time_unix_ms = committed.time_unix_ms;

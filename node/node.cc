@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -202,6 +203,14 @@ absl::Status RunningNode::Open() {
   LADING_ASSIGN_OR_RETURN(genesis_, ReadGenesis(config_.genesis_file.resolved));
   LADING_ASSIGN_OR_RETURN(crypto::MemberKeys keys, ReadNodeKey(config_, genesis_));
   keys_.emplace(std::move(keys));
+  std::error_code error;
+  std::filesystem::create_directories(config_.data_dir.resolved, error);
+  if (error) {
+    return absl::InternalError(StrCat("cannot create data directory ", config_.data_dir.resolved,
+                                      ": ", error.message()));
+  }
+  std::filesystem::permissions(config_.data_dir.resolved, std::filesystem::perms::owner_all,
+                               std::filesystem::perm_options::replace, error);
   const std::string store_path = StrCat(config_.data_dir.resolved, "/blocks");
   spdlog::info("verifying block store {}", store_path);
   const auto verify_start = std::chrono::steady_clock::now();
