@@ -6,6 +6,8 @@
 #include <boost/asio/post.hpp>
 #include <chrono>
 #include <deque>
+#include <future>
+#include <thread>
 #include <utility>
 
 #include "crypto/internal/strings.h"
@@ -116,6 +118,18 @@ void ConsensusDriver::Stop() {
     tick_timer_.cancel();
     heartbeat_timer_.cancel();
   });
+}
+
+void ConsensusDriver::StopAndDrain() {
+  Stop();
+  while (pending_verifications_.load() > 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  // Everything queued on the strand before this point (including cancelled timers' handlers
+  // and posts from the verification tasks above) runs before the barrier.
+  std::promise<void> barrier;
+  boost::asio::post(strand_, [&barrier] { barrier.set_value(); });
+  barrier.get_future().wait();
 }
 
 void ConsensusDriver::Fatal(const absl::Status& status) {
@@ -683,12 +697,12 @@ void ConsensusDriver::OnPeerConnected(const std::string& member_id) {
 }
 
 void ConsensusDriver::OnPeerMessage(const std::string& member_id, ByteSpan payload) {
-  if (stopped_.load()) return;
-  if (pending_verifications_.load() >= options_.pending_verifications_max) {
-    ++counters_.messages_dropped_overload;
+  // Counted before the stopped check, so that StopAndDrain sees every task that may still post.
+  if (++pending_verifications_ > options_.pending_verifications_max || stopped_.load()) {
+    if (!stopped_.load()) ++counters_.messages_dropped_overload;
+    --pending_verifications_;
     return;
   }
-  ++pending_verifications_;
   boost::asio::post(verify_pool_, [this, member_id, bytes = Bytes(payload.begin(), payload.end())] {
     absl::StatusOr<proto::PeerMessage> message = proto::DecodePeerMessage(bytes);
     if (!message.ok()) {

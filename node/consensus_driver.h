@@ -156,6 +156,11 @@ class ConsensusDriver {
   absl::Status Start();
   // Cancels the timers; later inputs are ignored. Idempotent.
   void Stop();
+  // Stop(), then waits until no verification task and no strand handler of this driver is
+  // still queued, so that the driver (and what it borrows) may be destroyed while the
+  // io_context keeps running for others. REQUIRES: the io_context runs on other threads; not
+  // called from an io_context or pool thread.
+  void StopAndDrain();
 
   // A payload (serialized proto::PeerMessage) from an authenticated peer.
   void OnPeerMessage(const std::string& member_id, ByteSpan payload);

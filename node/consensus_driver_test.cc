@@ -116,9 +116,7 @@ class ClusterMember {
   // the files remain.
   void Crash() {
     bus_->Down(id_);
-    driver_->Stop();
-    // Let handlers already queued for this driver see that it stopped.
-    std::this_thread::sleep_for(300ms);
+    driver_->StopAndDrain();
     driver_.reset();
     mempool_.reset();
     cache_.reset();
