@@ -1,4 +1,5 @@
 #include "crypto/bytes.h"
+#include "crypto/json_text.h"
 
 #include <catch2/catch.hpp>
 
@@ -46,6 +47,20 @@ TEST_CASE("big-endian integers round-trip and sort numerically", "[unit][crypto]
   Bytes c;
   AppendUint32BigEndian(0xdeadbeef, &c);
   REQUIRE(ReadUint32BigEndian(c) == 0xdeadbeef);
+}
+
+}  // namespace
+}  // namespace lading
+
+namespace lading {
+namespace {
+
+TEST_CASE("JsonString escapes quotes, backslashes and control characters", "[unit][json]") {
+  CHECK(JsonString("plain") == "\"plain\"");
+  CHECK(JsonString("a\"b\\c") == "\"a\\\"b\\\\c\"");
+  CHECK(JsonString("\n\r\t") == "\"\\n\\r\\t\"");
+  CHECK(JsonString(std::string_view("\x01\x1f", 2)) == "\"\\u0001\\u001f\"");
+  CHECK(JsonString("Milchpulver \xc3\xbc") == "\"Milchpulver \xc3\xbc\"");
 }
 
 }  // namespace

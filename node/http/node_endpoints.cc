@@ -4,46 +4,12 @@
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
+#include "crypto/json_text.h"
 #include "crypto/status.h"
 
 namespace lading::node::http {
 
 namespace {
-
-// A JSON string literal (RFC 8259 §7). Member and chain ids come from the genesis file, so
-// they are escaped rather than trusted to be plain.
-std::string JsonString(std::string_view text) {
-  std::string out = "\"";
-  for (const char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof(escaped), "\\u%04x", static_cast<unsigned char>(c));
-          out += escaped;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-  return out;
-}
 
 const char* JsonBool(bool value) { return value ? "true" : "false"; }
 

@@ -17,6 +17,7 @@
 #include "node/api/api_server.h"
 #include "node/api/testing/test_backend.h"
 #include "proto/ledger.h"
+#include "tests/testing/run_program.h"
 #include "tests/testing/temp_files.h"
 
 extern char** environ;
@@ -30,49 +31,13 @@ using node::api::testing::TestMemberKeys;
 using test_files::ReadText;
 using test_files::TempDir;
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using test_files::RunResult;
 
-// Runs `lading args...` with stdout and stderr captured in files under `dir`, with the test's
-// environment minus LADING_NODE, plus `extra_environment` ("NAME=value" entries).
-RunResult RunLading(const TempDir& dir, const std::vector<std::string>& args,
+// Runs `lading args...` with the test's environment minus LADING_NODE, plus `extra_environment`
+// ("NAME=value" entries).
+RunResult RunLading(const std::vector<std::string>& args,
                     const std::vector<std::string>& extra_environment = {}) {
-  const std::string out_path = dir.File("stdout.txt");
-  const std::string err_path = dir.File("stderr.txt");
-  posix_spawn_file_actions_t actions;
-  REQUIRE(posix_spawn_file_actions_init(&actions) == 0);
-  REQUIRE(posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
-                                           O_WRONLY | O_CREAT | O_TRUNC, 0600) == 0);
-  REQUIRE(posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
-                                           O_WRONLY | O_CREAT | O_TRUNC, 0600) == 0);
-  std::vector<std::string> argv_strings = {LADING_CLI_PATH};
-  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& arg : argv_strings) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-
-  std::vector<std::string> environment_strings;
-  for (char** entry = environ; *entry != nullptr; ++entry) {
-    if (std::strncmp(*entry, "LADING_NODE=", 12) != 0) environment_strings.push_back(*entry);
-  }
-  environment_strings.insert(environment_strings.end(), extra_environment.begin(),
-                             extra_environment.end());
-  std::vector<char*> environment;
-  for (std::string& entry : environment_strings) environment.push_back(entry.data());
-  environment.push_back(nullptr);
-
-  pid_t pid = 0;
-  const int spawned =
-      posix_spawn(&pid, LADING_CLI_PATH, &actions, nullptr, argv.data(), environment.data());
-  posix_spawn_file_actions_destroy(&actions);
-  REQUIRE(spawned == 0);
-  int wait_status = 0;
-  REQUIRE(::waitpid(pid, &wait_status, 0) == pid);
-  REQUIRE(WIFEXITED(wait_status));
-  return RunResult{WEXITSTATUS(wait_status), ReadText(out_path), ReadText(err_path)};
+  return test_files::RunProgram(LADING_CLI_PATH, args, extra_environment, {"LADING_NODE"});
 }
 
 // A node for the CLI: backend, API server, key files for client-1 and validator-1, and a block
@@ -119,7 +84,7 @@ struct Node {
 TEST_CASE("lading status prints the node's status, and --json one object", "[integration][cli]") {
   Node node;
   REQUIRE(node.backend->AppendBlock().ok());
-  const RunResult human = RunLading(node.dir, {"status", "--node", node.address()});
+  const RunResult human = RunLading({"status", "--node", node.address()});
   INFO(human.err);
   REQUIRE(human.exit_code == 0);
   CHECK(human.err.empty());
@@ -128,7 +93,7 @@ TEST_CASE("lading status prints the node's status, and --json one object", "[int
                             Catch::Contains(node.backend->store().HeadBlockHash().ToHex()) &&
                             Catch::Contains("validator-1 (validator)"));
 
-  const RunResult json = RunLading(node.dir, {"status", "--json"},
+  const RunResult json = RunLading({"status", "--json"},
                                    {"LADING_NODE=" + node.address()});
   INFO(json.err);
   REQUIRE(json.exit_code == 0);
@@ -140,12 +105,12 @@ TEST_CASE("lading status prints the node's status, and --json one object", "[int
 TEST_CASE("chain commands without a node say how to give one, with exit code 1",
           "[integration][cli]") {
   Node node;
-  const RunResult status = RunLading(node.dir, {"status"});
+  const RunResult status = RunLading({"status"});
   CHECK(status.exit_code == 1);
   CHECK(status.out.empty());
   CHECK(status.err == "lading: no node given: pass --node HOST:PORT or set LADING_NODE\n");
 
-  const RunResult note = RunLading(node.dir, {"note", "--key", node.client_key, "--text", "x"});
+  const RunResult note = RunLading({"note", "--key", node.client_key, "--text", "x"});
   CHECK(note.exit_code == 1);
   CHECK(note.err == "lading: no node given: pass --node HOST:PORT or set LADING_NODE\n");
 }
@@ -154,7 +119,7 @@ TEST_CASE("lading fails with one line when the node does not answer", "[integrat
   Node node;
   const std::string address = node.address();
   node.server->Shutdown();
-  const RunResult status = RunLading(node.dir, {"status", "--node", address});
+  const RunResult status = RunLading({"status", "--node", address});
   CHECK(status.exit_code == 1);
   CHECK_THAT(status.err, Catch::StartsWith("lading: node " + address + " unavailable: "));
   CHECK(std::count(status.err.begin(), status.err.end(), '\n') == 1);
@@ -164,7 +129,7 @@ TEST_CASE("lading note --wait commits a note that tx get and block get then show
           "[integration][cli]") {
   Node node;
   node.producing.store(true);
-  const RunResult note = RunLading(node.dir, {"note", "--key", node.client_key, "--text",
+  const RunResult note = RunLading({"note", "--key", node.client_key, "--text",
                                               "secret note text", "--wait", "--node",
                                               node.address(), "--json"});
   INFO(note.err);
@@ -182,14 +147,14 @@ TEST_CASE("lading note --wait commits a note that tx get and block get then show
   // The next note takes the next nonce, without waiting.
   node.producing.store(false);
   const RunResult second = RunLading(
-      node.dir, {"note", "--key", node.client_key, "--text", "two", "--node", node.address()});
+      {"note", "--key", node.client_key, "--text", "two", "--node", node.address()});
   INFO(second.err);
   REQUIRE(second.exit_code == 0);
   CHECK_THAT(second.out, Catch::Contains("nonce:") && Catch::Contains("2") &&
                              Catch::Contains("accepted into the mempool"));
   CHECK(node.backend->mempool().size() == 1);
 
-  const RunResult tx = RunLading(node.dir, {"tx", "get", tx_id, "--key", node.client_key,
+  const RunResult tx = RunLading({"tx", "get", tx_id, "--key", node.client_key,
                                             "--node", node.address()});
   INFO(tx.err);
   REQUIRE(tx.exit_code == 0);
@@ -198,13 +163,13 @@ TEST_CASE("lading note --wait commits a note that tx get and block get then show
                          Catch::Contains("note size:") && Catch::Contains("16 bytes"));
   CHECK_THAT(tx.out, !Catch::Contains("secret note text"));
 
-  const RunResult shown = RunLading(node.dir, {"tx", "get", tx_id, "--key", node.client_key,
+  const RunResult shown = RunLading({"tx", "get", tx_id, "--key", node.client_key,
                                                "--node", node.address(), "--show-text", "--json"});
   REQUIRE(shown.exit_code == 0);
   CHECK_THAT(shown.out, Catch::Contains("\"note_text\": \"secret note text\"") &&
                             Catch::Contains("\"nonce\": 1") && Catch::Contains("\"height\": 1"));
 
-  const RunResult block = RunLading(node.dir, {"block", "get", "1", "--key", node.client_key,
+  const RunResult block = RunLading({"block", "get", "1", "--key", node.client_key,
                                                "--node", node.address()});
   INFO(block.err);
   REQUIRE(block.exit_code == 0);
@@ -215,7 +180,7 @@ TEST_CASE("lading note --wait commits a note that tx get and block get then show
                             Catch::Contains("3 validators in round 0 (committee indexes 0, 1, 2)"));
   CHECK_THAT(block.out, !Catch::Contains("secret note text"));
 
-  const RunResult head_json = RunLading(node.dir, {"block", "get", "head", "--key",
+  const RunResult head_json = RunLading({"block", "get", "head", "--key",
                                                    node.client_key, "--node", node.address(),
                                                    "--json"});
   REQUIRE(head_json.exit_code == 0);
@@ -228,32 +193,32 @@ TEST_CASE("chain commands report bad input and the node's refusals in one line",
           "[integration][cli]") {
   Node node;
   SECTION("a tx id that is not hex") {
-    const RunResult result = RunLading(node.dir, {"tx", "get", "xyz", "--key", node.client_key,
+    const RunResult result = RunLading({"tx", "get", "xyz", "--key", node.client_key,
                                                   "--node", node.address()});
     CHECK(result.exit_code == 1);
     CHECK(result.err == "lading: tx id \"xyz\" is not 64 hex characters\n");
   }
   SECTION("a transaction the chain does not hold") {
     const std::string unknown(64, 'a');
-    const RunResult result = RunLading(node.dir, {"tx", "get", unknown, "--key",
+    const RunResult result = RunLading({"tx", "get", unknown, "--key",
                                                   node.client_key, "--node", node.address()});
     CHECK(result.exit_code == 1);
     CHECK(result.err == "lading: no transaction with id " + unknown + "\n");
   }
   SECTION("a height past the head") {
-    const RunResult result = RunLading(node.dir, {"block", "get", "5", "--key", node.client_key,
+    const RunResult result = RunLading({"block", "get", "5", "--key", node.client_key,
                                                   "--node", node.address()});
     CHECK(result.exit_code == 1);
     CHECK(result.err == "lading: no block at height 5 (head height 0)\n");
   }
   SECTION("a height that is not a number") {
-    const RunResult result = RunLading(node.dir, {"block", "get", "-1x", "--key",
+    const RunResult result = RunLading({"block", "get", "-1x", "--key",
                                                   node.client_key, "--node", node.address()});
     CHECK(result.exit_code != 0);
   }
   SECTION("a note too long") {
     const RunResult result =
-        RunLading(node.dir, {"note", "--key", node.client_key, "--text",
+        RunLading({"note", "--key", node.client_key, "--text",
                              std::string(proto::kNoteTextBytesMax + 1, 'n'), "--node",
                              node.address()});
     CHECK(result.exit_code == 1);
@@ -265,13 +230,13 @@ TEST_CASE("chain commands report bad input and the node's refusals in one line",
     const std::string key = node.dir.File("stranger.key");
     REQUIRE(crypto::WritePrivateKeyFile(key, *stranger, std::nullopt).ok());
     const RunResult result =
-        RunLading(node.dir, {"block", "get", "head", "--key", key, "--node", node.address()});
+        RunLading({"block", "get", "head", "--key", key, "--node", node.address()});
     CHECK(result.exit_code == 1);
     CHECK(result.err == "lading: member stranger is not a member of chain lading-test\n");
   }
   SECTION("a key file readable by others") {
     REQUIRE(::chmod(node.client_key.c_str(), 0644) == 0);
-    const RunResult result = RunLading(node.dir, {"note", "--key", node.client_key, "--text",
+    const RunResult result = RunLading({"note", "--key", node.client_key, "--text",
                                                   "x", "--node", node.address()});
     CHECK(result.exit_code == 1);
     CHECK_THAT(result.err, Catch::StartsWith("lading: key file ") &&
@@ -279,7 +244,7 @@ TEST_CASE("chain commands report bad input and the node's refusals in one line",
     CHECK(node.backend->mempool().size() == 0);
   }
   SECTION("a missing --key") {
-    const RunResult result = RunLading(node.dir, {"block", "get", "1", "--node", node.address()});
+    const RunResult result = RunLading({"block", "get", "1", "--node", node.address()});
     CHECK(result.exit_code == 2);
   }
 }

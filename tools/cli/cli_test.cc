@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "crypto/key_file.h"
+#include "tests/testing/run_program.h"
 #include "tests/testing/temp_files.h"
 
 extern char** environ;
@@ -26,42 +27,17 @@ using test_files::TempDir;
 using test_files::WriteText;
 
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using test_files::RunResult;
 
-// Runs `lading args...` with stdout and stderr captured in files under `dir`.
-RunResult RunLading(const TempDir& dir, const std::vector<std::string>& args) {
-  const std::string out_path = dir.File("stdout.txt");
-  const std::string err_path = dir.File("stderr.txt");
-  posix_spawn_file_actions_t actions;
-  REQUIRE(posix_spawn_file_actions_init(&actions) == 0);
-  REQUIRE(posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
-                                           O_WRONLY | O_CREAT | O_TRUNC, 0600) == 0);
-  REQUIRE(posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
-                                           O_WRONLY | O_CREAT | O_TRUNC, 0600) == 0);
-  std::vector<std::string> argv_strings = {LADING_CLI_PATH};
-  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& arg : argv_strings) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-
-  pid_t pid = 0;
-  const int spawned = posix_spawn(&pid, LADING_CLI_PATH, &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  REQUIRE(spawned == 0);
-  int wait_status = 0;
-  REQUIRE(::waitpid(pid, &wait_status, 0) == pid);
-  REQUIRE(WIFEXITED(wait_status));
-  return RunResult{WEXITSTATUS(wait_status), ReadText(out_path), ReadText(err_path)};
+// Runs `lading args...` with its output captured.
+RunResult RunLading(const std::vector<std::string>& args) {
+  return test_files::RunProgram(LADING_CLI_PATH, args);
 }
 
 TEST_CASE("lading keygen writes a key pair that lading key show loads", "[unit][cli]") {
   const TempDir dir;
   const std::string keys_dir = dir.File("keys/nested");
-  const RunResult keygen = RunLading(dir, {"keygen", "--name", "milchpulver", "--out", keys_dir});
+  const RunResult keygen = RunLading({"keygen", "--name", "milchpulver", "--out", keys_dir});
   INFO(keygen.err);
   REQUIRE(keygen.exit_code == 0);
   CHECK(keygen.err.empty());
@@ -81,14 +57,14 @@ TEST_CASE("lading keygen writes a key pair that lading key show loads", "[unit][
   REQUIRE(::stat(keys_dir.c_str(), &info) == 0);
   CHECK((info.st_mode & 07777) == 0700);
 
-  const RunResult show = RunLading(dir, {"key", "show", "--key", key_file});
+  const RunResult show = RunLading({"key", "show", "--key", key_file});
   INFO(show.err);
   REQUIRE(show.exit_code == 0);
   CHECK_THAT(show.out, Catch::Contains("milchpulver") &&
                            Catch::Contains(public_keys->signing_public_key.ToHex()) &&
                            Catch::Contains(public_keys->encryption_public_key.ToHex()));
 
-  const RunResult show_json = RunLading(dir, {"key", "show", "--key", key_file, "--json"});
+  const RunResult show_json = RunLading({"key", "show", "--key", key_file, "--json"});
   REQUIRE(show_json.exit_code == 0);
   CHECK(show_json.out == "{\"member_id\": \"milchpulver\", \"signing_public_key\": \"" +
                              public_keys->signing_public_key.ToHex() +
@@ -101,13 +77,13 @@ TEST_CASE("lading key show refuses a key file readable by others, with exit code
           "[unit][cli]") {
   const TempDir dir;
   const std::string keys_dir = dir.File("keys");
-  REQUIRE(RunLading(dir, {"keygen", "--name", "fangxin", "--out", keys_dir, "--json"}).exit_code ==
+  REQUIRE(RunLading({"keygen", "--name", "fangxin", "--out", keys_dir, "--json"}).exit_code ==
           0);
   const std::string key_file = keys_dir + "/fangxin.key";
-  REQUIRE(RunLading(dir, {"key", "show", "--key", key_file}).exit_code == 0);
+  REQUIRE(RunLading({"key", "show", "--key", key_file}).exit_code == 0);
 
   REQUIRE(::chmod(key_file.c_str(), 0644) == 0);
-  const RunResult show = RunLading(dir, {"key", "show", "--key", key_file});
+  const RunResult show = RunLading({"key", "show", "--key", key_file});
   CHECK(show.exit_code == 1);
   CHECK(show.out.empty());
   CHECK(show.err == "lading: key file " + key_file +
@@ -118,7 +94,7 @@ TEST_CASE("lading key show refuses a key file readable by others, with exit code
 TEST_CASE("lading keygen --json prints one JSON object and never overwrites keys", "[unit][cli]") {
   const TempDir dir;
   const std::string keys_dir = dir.File("keys");
-  const RunResult first = RunLading(dir, {"keygen", "--name", "mrt", "--out", keys_dir, "--json"});
+  const RunResult first = RunLading({"keygen", "--name", "mrt", "--out", keys_dir, "--json"});
   REQUIRE(first.exit_code == 0);
   auto public_keys = crypto::ReadPublicKeyFile(keys_dir + "/mrt.pub.json");
   REQUIRE(public_keys.ok());
@@ -130,7 +106,7 @@ TEST_CASE("lading keygen --json prints one JSON object and never overwrites keys
             "/mrt.pub.json\", \"passphrase_protected\": false}\n");
 
   const std::string before = ReadText(keys_dir + "/mrt.key");
-  const RunResult second = RunLading(dir, {"keygen", "--name", "mrt", "--out", keys_dir});
+  const RunResult second = RunLading({"keygen", "--name", "mrt", "--out", keys_dir});
   CHECK(second.exit_code == 1);
   CHECK_THAT(second.err, Catch::StartsWith("lading: key file ") &&
                              Catch::Contains("already exists") && Catch::EndsWith("\n"));
@@ -147,32 +123,32 @@ TEST_CASE("a passphrase-protected key needs the right passphrase file", "[unit][
   WriteText(wrong, "Tianjin 2025\n", 0600);
 
   const RunResult keygen =
-      RunLading(dir, {"keygen", "--name", "suto", "--out", keys_dir, "--passphrase-file",
+      RunLading({"keygen", "--name", "suto", "--out", keys_dir, "--passphrase-file",
                       passphrase, "--kdf", "interactive"});
   INFO(keygen.err);
   REQUIRE(keygen.exit_code == 0);
   CHECK_THAT(keygen.out, Catch::Contains("passphrase-protected, Argon2id interactive"));
   const std::string key_file = keys_dir + "/suto.key";
 
-  const RunResult no_passphrase = RunLading(dir, {"key", "show", "--key", key_file});
+  const RunResult no_passphrase = RunLading({"key", "show", "--key", key_file});
   CHECK(no_passphrase.exit_code == 1);
   CHECK_THAT(no_passphrase.err, Catch::Contains("passphrase-protected"));
 
   const RunResult wrong_passphrase =
-      RunLading(dir, {"key", "show", "--key", key_file, "--passphrase-file", wrong});
+      RunLading({"key", "show", "--key", key_file, "--passphrase-file", wrong});
   CHECK(wrong_passphrase.exit_code == 1);
   CHECK(wrong_passphrase.err ==
         "lading: wrong passphrase or corrupted key file " + key_file + "\n");
 
   const RunResult right =
-      RunLading(dir, {"key", "show", "--key", key_file, "--passphrase-file", passphrase});
+      RunLading({"key", "show", "--key", key_file, "--passphrase-file", passphrase});
   INFO(right.err);
   CHECK(right.exit_code == 0);
   CHECK_THAT(right.out, Catch::Contains("suto"));
 
   REQUIRE(::chmod(passphrase.c_str(), 0640) == 0);
   const RunResult loose =
-      RunLading(dir, {"key", "show", "--key", key_file, "--passphrase-file", passphrase});
+      RunLading({"key", "show", "--key", key_file, "--passphrase-file", passphrase});
   CHECK(loose.exit_code == 1);
   CHECK_THAT(loose.err, Catch::Contains("passphrase file") && Catch::Contains("chmod 600"));
 }
@@ -192,27 +168,27 @@ TEST_CASE("command-line mistakes exit with code 2 and a one-line reason", "[unit
     std::string joined;
     for (const std::string& arg : args) joined += arg + " ";
     CAPTURE(joined);
-    const RunResult result = RunLading(dir, args);
+    const RunResult result = RunLading(args);
     CHECK(result.exit_code == 2);
     CHECK_THAT(result.err, Catch::StartsWith("lading: ") && Catch::EndsWith("\n"));
     CHECK(std::count(result.err.begin(), result.err.end(), '\n') == 1);
   }
   CHECK(!std::filesystem::exists(dir.File("k")));
 
-  const RunResult help = RunLading(dir, {"--help"});
+  const RunResult help = RunLading({"--help"});
   CHECK(help.exit_code == 0);
   CHECK_THAT(help.out, Catch::Contains("keygen"));
 }
 
 TEST_CASE("a failing command exits with code 1 and a one-line reason", "[unit][cli]") {
   const TempDir dir;
-  const RunResult missing = RunLading(dir, {"key", "show", "--key", dir.File("none.key")});
+  const RunResult missing = RunLading({"key", "show", "--key", dir.File("none.key")});
   CHECK(missing.exit_code == 1);
   CHECK(missing.err ==
         "lading: cannot open key file " + dir.File("none.key") + ": No such file or directory\n");
 
   WriteText(dir.File("file"), "x", 0600);
-  const RunResult not_dir = RunLading(dir, {"keygen", "--name", "a", "--out", dir.File("file")});
+  const RunResult not_dir = RunLading({"keygen", "--name", "a", "--out", dir.File("file")});
   CHECK(not_dir.exit_code == 1);
   CHECK_THAT(not_dir.err, Catch::Contains("is not a directory"));
 }

@@ -10,11 +10,12 @@
 #include <utility>
 #include <vector>
 
+#include "crypto/json_text.h"
+
 namespace lading::cli {
 
-// `text` as a JSON string literal, quotes included. Escapes '"', '\\' and every control
-// character; other bytes are copied unchanged.
-std::string JsonString(std::string_view text);
+// `text` as a JSON string literal (crypto/json_text.h).
+using ::lading::JsonString;
 
 // Lines "label:  value" with the values aligned in one column, each ending in "\n".
 std::string FormatFields(const std::vector<std::pair<std::string, std::string>>& fields);

@@ -21,6 +21,7 @@
 #include "crypto/key_file.h"
 #include "node/config.h"
 #include "proto/genesis.h"
+#include "tests/testing/run_program.h"
 #include "tests/testing/temp_files.h"
 
 extern char** environ;
@@ -33,44 +34,12 @@ using test_files::ReadText;
 using test_files::TempDir;
 using test_files::WriteText;
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using test_files::RunResult;
 
 // Runs `lading args...` with `extra_env` ("NAME=value") added to our environment.
 RunResult RunLading(const std::vector<std::string>& args,
                     const std::vector<std::string>& extra_env = {}) {
-  const TempDir capture;
-  const std::string out_path = capture.File("stdout.txt");
-  const std::string err_path = capture.File("stderr.txt");
-  posix_spawn_file_actions_t actions;
-  REQUIRE(posix_spawn_file_actions_init(&actions) == 0);
-  REQUIRE(posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
-                                           O_WRONLY | O_CREAT | O_TRUNC, 0600) == 0);
-  REQUIRE(posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
-                                           O_WRONLY | O_CREAT | O_TRUNC, 0600) == 0);
-  std::vector<std::string> argv_strings = {LADING_CLI_PATH};
-  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& arg : argv_strings) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env_strings = extra_env;
-  for (char** entry = environ; *entry != nullptr; ++entry) env_strings.emplace_back(*entry);
-  std::vector<char*> envp;
-  for (std::string& entry : env_strings) envp.push_back(entry.data());
-  envp.push_back(nullptr);
-
-  pid_t pid = 0;
-  const int spawned =
-      posix_spawn(&pid, LADING_CLI_PATH, &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  REQUIRE(spawned == 0);
-  int wait_status = 0;
-  REQUIRE(::waitpid(pid, &wait_status, 0) == pid);
-  REQUIRE(WIFEXITED(wait_status));
-  return RunResult{WEXITSTATUS(wait_status), ReadText(out_path), ReadText(err_path)};
+  return test_files::RunProgram(LADING_CLI_PATH, args, extra_env);
 }
 
 bool PortFree(int port) {
