@@ -20,6 +20,7 @@
 #include "contracts/records.h"
 #include "crypto/internal/strings.h"
 #include "crypto/key_file.h"
+#include "crypto/signing.h"
 #include "crypto/status.h"
 #include "node/api/api_server.h"
 #include "node/block_executor.h"
@@ -106,6 +107,46 @@ absl::Status VerifyRecentCommits(const BlockStore& store, const std::string& cha
       LADING_ASSIGN_OR_RETURN(const proto::Commit proto_commit, proto::DecodeCommit(bytes));
       LADING_ASSIGN_OR_RETURN(const consensus::Commit commit, CommitFromProto(proto_commit));
       return VerifyCommitSignatures(chain_id, committee, commit);
+    }();
+    if (!status.ok()) {
+      return absl::DataLossError(
+          StrCat("block store corrupt at height ", height, ": ", status.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The transaction signatures of the latest blocks, newest first, up to kStartupTxsChecked
+// transactions, against the members' keys in the current state (keys do not change yet).
+absl::Status VerifyRecentTxSignatures(const BlockStore& store) {
+  const StoreStateView state(&store);
+  size_t checked = 0;
+  for (uint64_t height = store.HeadHeight(); height >= 1 && checked < kStartupTxsChecked;
+       --height) {
+    absl::Status status = [&]() -> absl::Status {
+      LADING_ASSIGN_OR_RETURN(const Bytes bytes, store.GetBlock(height));
+      LADING_ASSIGN_OR_RETURN(const proto::Block block, proto::DecodeBlock(bytes));
+      for (int i = 0; i < block.txs_size(); ++i) {
+        LADING_ASSIGN_OR_RETURN(const proto::SignedTx tx,
+                                proto::DecodeSignedTx(AsBytes(block.txs(i))));
+        LADING_ASSIGN_OR_RETURN(const proto::TxBody body,
+                                proto::DecodeTxBody(AsBytes(tx.body())));
+        LADING_ASSIGN_OR_RETURN(const std::optional<proto::Member> member,
+                                contracts::ReadMember(state, body.signer()));
+        if (!member.has_value()) {
+          return absl::DataLossError(
+              StrCat("transaction ", i, " is signed by ", body.signer(), ", not a member"));
+        }
+        LADING_ASSIGN_OR_RETURN(const crypto::SigningPublicKey key,
+                                crypto::SigningPublicKey::FromBytes(
+                                    AsBytes(member->signing_public_key())));
+        if (!crypto::VerifySignature(key, AsBytes(tx.body()), AsBytes(tx.signature())).ok()) {
+          return absl::DataLossError(StrCat("transaction ", i, " signed by ", body.signer(),
+                                            " has an invalid signature"));
+        }
+        ++checked;
+      }
+      return absl::OkStatus();
     }();
     if (!status.ok()) {
       return absl::DataLossError(
@@ -218,6 +259,7 @@ absl::Status RunningNode::Open() {
                                       store_path, {.chain_id = genesis_.chain_id()}));
   LADING_RETURN_IF_ERROR(InitializeStore(store_.get(), genesis_));
   LADING_RETURN_IF_ERROR(VerifyRecentCommits(*store_, genesis_.chain_id()));
+  LADING_RETURN_IF_ERROR(VerifyRecentTxSignatures(*store_));
   spdlog::info("block store verified: {} block(s) in {} ms", store_->HeadHeight(),
                std::chrono::duration_cast<std::chrono::milliseconds>(
                    std::chrono::steady_clock::now() - verify_start)

@@ -5,7 +5,8 @@
 // Start-up order (nothing is served before the chain is verified, DESIGN §4):
 //   logging → genesis file → key file (must be the genesis key of config.member_id) →
 //   block store (created on first start with the genesis state; otherwise every block is
-//   re-verified: hash links, roots, checksums) → commit signatures of the latest blocks →
+//   re-verified: hash links, roots, checksums) → commit signatures of the latest blocks and
+//   the transaction signatures in them →
 //   sign-state file → mempool, transport, driver → gRPC API, HTTP → "serving".
 // A failure at any step is returned (the message names the file, height or address) and the node
 // does not start.
@@ -18,6 +19,8 @@
 #ifndef LADING_NODE_NODE_H_
 #define LADING_NODE_NODE_H_
 
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -35,6 +38,8 @@ absl::Status RunNode(const NodeConfig& config);
 
 // How many of the latest blocks have their commit signatures re-checked at start-up.
 inline constexpr uint64_t kStartupCommitsChecked = 256;
+// How many transactions of the latest blocks have their signatures re-checked at start-up.
+inline constexpr size_t kStartupTxsChecked = 10'000;
 
 }  // namespace lading::node
 
