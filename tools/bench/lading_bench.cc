@@ -7,8 +7,11 @@
 // (unencrypted key files) and spreads the clients over the nodes round-robin. Each client signs
 // Note transactions of B bytes of text with its own key, nonces counting up from its node's
 // GetAccount pending_next_nonce, and keeps up to N of its transactions submitted and not yet
-// committed (a closed loop: N bounds both the calls in flight and the client's share of the
-// mempool). All submits are asynchronous gRPC calls driven by one thread. One WatchBlocks stream
+// committed (a closed loop: N bounds the client's share of the mempool), of which at most 8 are
+// SubmitTx calls still unanswered (so that they reach the mempool nearly in nonce order). A
+// submit the node refuses for a transient reason (RESOURCE_EXHAUSTED, UNAVAILABLE,
+// DEADLINE_EXCEEDED) is resubmitted after 50 ms; any other refusal stops that client, since its
+// later nonces cannot commit. All submits are asynchronous gRPC calls driven by one thread. One WatchBlocks stream
 // on the first node reports committed blocks; a transaction's latency is the time from the start
 // of its SubmitTx call to the arrival of its block on that stream.
 //
@@ -85,6 +88,12 @@ constexpr std::chrono::seconds kSubmitDeadline{10};
 // Delay before resubmitting a transaction the node refused for a transient reason.
 constexpr std::chrono::milliseconds kRetryDelay{50};
 constexpr int kSubmitAttemptsMax = 100;
+// SubmitTx calls (and resubmissions waiting for their delay) one client keeps unanswered. The
+// node handles concurrent calls on several threads, so they can reach the mempool out of nonce
+// order; the mempool holds at most 16 of a signer's transactions behind a missing nonce
+// (MempoolOptions::future_txs_per_signer_max) and refuses more. Up to 8 unanswered calls keep
+// every reordering inside that bound.
+constexpr int kCallsPerClientMax = 8;
 constexpr size_t kTestnetFileBytesMax = 1u << 20;
 constexpr size_t kMetricsBytesMax = 4u << 20;
 
@@ -441,6 +450,8 @@ struct Client {
   uint64_t next_nonce = 1;
   // Signed and not yet committed nor given up; guarded by Bench::mutex_.
   int outstanding = 0;
+  // SubmitTx calls unanswered plus resubmissions waiting; touched by the submit thread only.
+  int calls = 0;
   // Set when a transaction of this client was refused for good: its later nonces cannot commit,
   // so it submits nothing more. Touched by the submit thread only.
   std::string stopped_reason;
@@ -644,12 +655,14 @@ void Bench::GiveUp(size_t client_index, const Hash256& tx_id) {
 
 void Bench::OnSubmitDone(std::unique_ptr<SubmitCall> call) {
   calls_.erase(call.get());
+  Client& client = clients_[call->client];
   const grpc::StatusCode code = call->status.error_code();
   // A resubmitted transaction the node already holds, or has committed, was accepted earlier.
   const bool accepted =
       code == grpc::StatusCode::OK ||
       (call->attempt > 1 && code == grpc::StatusCode::ALREADY_EXISTS);
   if (accepted) {
+    --client.calls;
     ++accepted_txs_;
     signed_txs_.erase(call->tx_id);
     return;
@@ -665,7 +678,7 @@ void Bench::OnSubmitDone(std::unique_ptr<SubmitCall> call) {
                              .attempt = call->attempt + 1});
     return;
   }
-  Client& client = clients_[call->client];
+  --client.calls;
   if (client.stopped_reason.empty()) {
     client.stopped_reason = StrCat(CodeName(code), ": ", call->status.error_message());
   }
@@ -687,6 +700,7 @@ void Bench::SubmitLoop() {
           std::lock_guard<std::mutex> lock(mutex_);
           free_slots = in_flight_max - client.outstanding;
         }
+        free_slots = std::min(free_slots, kCallsPerClientMax - client.calls);
         for (; free_slots > 0; --free_slots) {
           const uint64_t nonce = client.next_nonce;
           absl::StatusOr<Bytes> signed_tx = node::api::BuildNoteTx(
@@ -709,6 +723,7 @@ void Bench::SubmitLoop() {
             ++client.outstanding;
           }
           ++submitted_txs_;
+          ++client.calls;
           StartSubmit(i, std::move(bytes), tx_id, 1);
         }
       }
