@@ -11,9 +11,9 @@
 // SubmitTx calls still unanswered (so that they reach the mempool nearly in nonce order). A
 // submit the node refuses for a transient reason (RESOURCE_EXHAUSTED, UNAVAILABLE,
 // DEADLINE_EXCEEDED) is resubmitted after 50 ms; any other refusal stops that client, since its
-// later nonces cannot commit. All submits are asynchronous gRPC calls driven by one thread. One WatchBlocks stream
-// on the first node reports committed blocks; a transaction's latency is the time from the start
-// of its SubmitTx call to the arrival of its block on that stream.
+// later nonces cannot commit. All submits are asynchronous gRPC calls driven by one thread. One
+// WatchBlocks stream on the first node reports committed blocks; a transaction's latency is the
+// time from the start of its SubmitTx call to the arrival of its block on that stream.
 //
 // Timeline: W seconds of warm-up, then the measured window of S seconds, then no new
 // transactions and up to 10 s for those still outstanding to commit. The report covers the
@@ -27,8 +27,10 @@
 // on stderr otherwise (bad testnet directory, unreachable node, nothing committed); 2 for a bad
 // command line.
 #include <arpa/inet.h>
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+#include <grpcpp/grpcpp.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -56,10 +58,6 @@
 #include <unordered_set>
 #include <utility>
 #include <vector>
-
-#include <google/protobuf/struct.pb.h>
-#include <google/protobuf/util/json_util.h>
-#include <grpcpp/grpcpp.h>
 
 #include "crypto/bytes.h"
 #include "crypto/internal/strings.h"
@@ -147,8 +145,9 @@ absl::StatusOr<std::string> StringField(const google::protobuf::Struct& object,
   return found->second.string_value();
 }
 
-absl::StatusOr<const google::protobuf::ListValue*> ListField(
-    const google::protobuf::Struct& object, const std::string& key, const std::string& where) {
+absl::StatusOr<const google::protobuf::ListValue*> ListField(const google::protobuf::Struct& object,
+                                                             const std::string& key,
+                                                             const std::string& where) {
   const auto found = object.fields().find(key);
   if (found == object.fields().end() || !found->second.has_list_value()) {
     return absl::InvalidArgumentError(StrCat(where, ": missing list \"", key, "\""));
@@ -312,9 +311,8 @@ std::vector<std::pair<std::string, double>> SelectMetrics(
     if (space == std::string::npos) continue;
     const std::string name = line.substr(0, space);
     if (name.find('{') != std::string::npos) continue;
-    const bool wanted = std::any_of(prefixes.begin(), prefixes.end(), [&](const std::string& p) {
-      return name.rfind(p, 0) == 0;
-    });
+    const bool wanted = std::any_of(prefixes.begin(), prefixes.end(),
+                                    [&](const std::string& p) { return name.rfind(p, 0) == 0; });
     if (!wanted) continue;
     try {
       const double value = std::stod(line.substr(space + 1));
@@ -581,8 +579,8 @@ absl::Status Bench::Setup() {
       return absl::InvalidArgumentError(StrCat("key file ", entry.key_file, " is for member ",
                                                keys.member_id, ", not ", entry.member_id));
     }
-    clients_.push_back(Client{.keys = std::move(keys),
-                              .node = static_cast<size_t>(i) % testnet_.nodes.size()});
+    clients_.push_back(
+        Client{.keys = std::move(keys), .node = static_cast<size_t>(i) % testnet_.nodes.size()});
   }
   // Nonces come from the node each client submits to: its pending_next_nonce counts the
   // client's transactions already waiting there.
@@ -599,8 +597,8 @@ absl::Status Bench::Setup() {
                             api->GetAccount(client.keys.member_id));
     client.next_nonce = account.pending_next_nonce();
   }
-  LADING_ASSIGN_OR_RETURN(watch_client_, node::api::ApiClient::Connect(testnet_.nodes[0].api,
-                                                                       &clients_[0].keys));
+  LADING_ASSIGN_OR_RETURN(watch_client_,
+                          node::api::ApiClient::Connect(testnet_.nodes[0].api, &clients_[0].keys));
   LADING_ASSIGN_OR_RETURN(const proto::GetStatusResponse status, watch_client_->GetStatus());
   watch_next_height_ = status.height() + 1;
 
@@ -622,7 +620,8 @@ absl::Status Bench::Setup() {
 
 std::string Bench::NoteText(size_t client_index, uint64_t nonce) const {
   std::string text = note_padding_;
-  const std::string prefix = StrCat("bench ", clients_[client_index].keys.member_id, " ", nonce, " ");
+  const std::string prefix =
+      StrCat("bench ", clients_[client_index].keys.member_id, " ", nonce, " ");
   text.replace(0, std::min(prefix.size(), text.size()), prefix, 0,
                std::min(prefix.size(), text.size()));
   return text;
@@ -637,7 +636,7 @@ void Bench::StartSubmit(size_t client_index, std::string signed_tx, const Hash25
   call->request.set_signed_tx(std::move(signed_tx));
   call->context.set_deadline(std::chrono::system_clock::now() + kSubmitDeadline);
   call->reader = stubs_[clients_[client_index].node]->PrepareAsyncSubmitTx(&call->context,
-                                                                          call->request, &queue_);
+                                                                           call->request, &queue_);
   call->reader->StartCall();
   SubmitCall* tag = call.release();
   tag->reader->Finish(&tag->response, &tag->status, tag);
@@ -658,9 +657,8 @@ void Bench::OnSubmitDone(std::unique_ptr<SubmitCall> call) {
   Client& client = clients_[call->client];
   const grpc::StatusCode code = call->status.error_code();
   // A resubmitted transaction the node already holds, or has committed, was accepted earlier.
-  const bool accepted =
-      code == grpc::StatusCode::OK ||
-      (call->attempt > 1 && code == grpc::StatusCode::ALREADY_EXISTS);
+  const bool accepted = code == grpc::StatusCode::OK ||
+                        (call->attempt > 1 && code == grpc::StatusCode::ALREADY_EXISTS);
   if (accepted) {
     --client.calls;
     ++accepted_txs_;
@@ -703,8 +701,8 @@ void Bench::SubmitLoop() {
         free_slots = std::min(free_slots, kCallsPerClientMax - client.calls);
         for (; free_slots > 0; --free_slots) {
           const uint64_t nonce = client.next_nonce;
-          absl::StatusOr<Bytes> signed_tx = node::api::BuildNoteTx(
-              client.keys, testnet_.chain_id, nonce, NoteText(i, nonce));
+          absl::StatusOr<Bytes> signed_tx =
+              node::api::BuildNoteTx(client.keys, testnet_.chain_id, nonce, NoteText(i, nonce));
           absl::StatusOr<proto::SignedTx> decoded =
               signed_tx.ok() ? proto::DecodeSignedTx(*signed_tx)
                              : absl::StatusOr<proto::SignedTx>(signed_tx.status());
@@ -801,8 +799,8 @@ void Bench::WatchLoop() {
       std::lock_guard<std::mutex> lock(mutex_);
       from = watch_next_height_;
     }
-    const absl::Status status = watch_client_->WatchBlocks(
-        from, [this](const proto::WatchBlocksResponse& event) {
+    const absl::Status status =
+        watch_client_->WatchBlocks(from, [this](const proto::WatchBlocksResponse& event) {
           OnBlock(event);
           return !watch_stop_;
         });
@@ -849,9 +847,9 @@ void Bench::Run() {
   for (const TestnetNode& node : testnet_.nodes) {
     absl::StatusOr<std::string> metrics = FetchMetrics(node.http);
     node_metrics_errors_.push_back(metrics.ok() ? "" : std::string(metrics.status().message()));
-    node_metrics_.push_back(
-        metrics.ok() ? SelectMetrics(*metrics, {"lading_consensus_", "lading_mempool"})
-                     : std::vector<std::pair<std::string, double>>{});
+    node_metrics_.push_back(metrics.ok()
+                                ? SelectMetrics(*metrics, {"lading_consensus_", "lading_mempool"})
+                                : std::vector<std::pair<std::string, double>>{});
   }
 }
 
@@ -864,10 +862,9 @@ absl::Status Bench::Report() {
   const double bench_cpu = bench_cpu_end_ - bench_cpu_start_;
   const double per_1000 =
       committed_in_window_ > 0 ? 1000.0 / static_cast<double>(committed_in_window_) : 0;
-  const double mean_block_txs =
-      blocks_in_window_ > 0
-          ? static_cast<double>(block_txs_in_window_) / static_cast<double>(blocks_in_window_)
-          : 0;
+  const double mean_block_txs = blocks_in_window_ > 0 ? static_cast<double>(block_txs_in_window_) /
+                                                            static_cast<double>(blocks_in_window_)
+                                                      : 0;
   const uint64_t uncommitted = pending_.size();
   std::vector<std::string> stopped;
   for (const Client& client : clients_) {
@@ -933,23 +930,22 @@ absl::Status Bench::Report() {
               << kStragglerWait.count() << " s " << uncommitted << ", given up " << given_up_txs_
               << ", resubmits " << resubmits_ << "\n";
     for (const auto& [code, rejections] : rejections_) {
-      std::cout << "  rejected     " << code << " x" << rejections.count << " (first: "
-                << rejections.first_message << ")\n";
+      std::cout << "  rejected     " << code << " x" << rejections.count
+                << " (first: " << rejections.first_message << ")\n";
     }
     std::cout << "  latency      submit->commit p50 " << Fixed(latency_.PercentileMs(0.50), 1)
               << " ms, p95 " << Fixed(latency_.PercentileMs(0.95), 1) << " ms, p99 "
-              << Fixed(latency_.PercentileMs(0.99), 1) << " ms, max "
-              << Fixed(latency_.MaxMs(), 1) << " ms (" << latency_.count() << " txs)\n";
+              << Fixed(latency_.PercentileMs(0.99), 1) << " ms, max " << Fixed(latency_.MaxMs(), 1)
+              << " ms (" << latency_.count() << " txs)\n";
     std::cout << "  blocks       " << blocks_in_window_ << " in the window, "
               << Fixed(mean_block_txs, 1) << " tx per block\n";
-    std::cout << "  cpu          ladingd " << Fixed(nodes_cpu * per_1000, 3)
-              << " s per 1000 tx (";
+    std::cout << "  cpu          ladingd " << Fixed(nodes_cpu * per_1000, 3) << " s per 1000 tx (";
     for (size_t i = 0; i < node_cpu_.size(); ++i) {
       std::cout << (i == 0 ? "" : ", ") << node_cpu_[i].name << " "
                 << Fixed(node_cpu_[i].end_seconds - node_cpu_[i].start_seconds, 1) << " s";
     }
-    std::cout << " in the window), bench " << Fixed(bench_cpu * per_1000, 3)
-              << " s per 1000 tx (" << Fixed(bench_cpu, 1) << " s)\n";
+    std::cout << " in the window), bench " << Fixed(bench_cpu * per_1000, 3) << " s per 1000 tx ("
+              << Fixed(bench_cpu, 1) << " s)\n";
     for (const std::string& client : stopped) std::cout << "  stopped      " << client << "\n";
     if (!watch_error_.empty()) std::cout << "  watch        " << watch_error_ << "\n";
     for (size_t i = 0; i < node_metrics_.size(); ++i) {
@@ -1001,8 +997,7 @@ int main(int argc, char** argv) {
   app.add_flag("--json", options.json, "print one JSON object");
   CLI11_PARSE(app, argc, argv);
 
-  absl::StatusOr<lading::bench::Testnet> testnet =
-      lading::bench::ReadTestnet(options.testnet_dir);
+  absl::StatusOr<lading::bench::Testnet> testnet = lading::bench::ReadTestnet(options.testnet_dir);
   if (!testnet.ok()) {
     std::cerr << "lading-bench: " << testnet.status().message() << "\n";
     return 1;

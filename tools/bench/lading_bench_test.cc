@@ -2,6 +2,8 @@
 // `lading testnet` (LADING_CLI_PATH, LADING_BENCH_PATH, LADING_LADINGD_PATH).
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
@@ -13,9 +15,6 @@
 #include <cstdlib>
 #include <string>
 #include <vector>
-
-#include <google/protobuf/struct.pb.h>
-#include <google/protobuf/util/json_util.h>
 
 #include "tests/testing/temp_files.h"
 
@@ -108,9 +107,9 @@ class Testnet {
 
   void Init(int clients) {
     const RunResult init =
-        Run(LADING_CLI_PATH, {"testnet", "init", "--dir", dir(), "--validators",
-                              std::to_string(kValidators), "--clients", std::to_string(clients),
-                              "--base-port", std::to_string(FreeBasePort())});
+        Run(LADING_CLI_PATH,
+            {"testnet", "init", "--dir", dir(), "--validators", std::to_string(kValidators),
+             "--clients", std::to_string(clients), "--base-port", std::to_string(FreeBasePort())});
     INFO(init.err);
     REQUIRE(init.exit_code == 0);
   }
@@ -123,9 +122,9 @@ TEST_CASE("lading-bench commits transactions on a live 4-node testnet and prints
           "[integration][bench]") {
   Testnet testnet;
   testnet.Init(2);
-  const RunResult start = Run(LADING_CLI_PATH, {"testnet", "start", "--dir", testnet.dir(),
-                                                "--ladingd", LADING_LADINGD_PATH, "--timeout-s",
-                                                "15"});
+  const RunResult start =
+      Run(LADING_CLI_PATH, {"testnet", "start", "--dir", testnet.dir(), "--ladingd",
+                            LADING_LADINGD_PATH, "--timeout-s", "15"});
   INFO(start.out << start.err);
   REQUIRE(start.exit_code == 0);
 
@@ -154,9 +153,9 @@ TEST_CASE("lading-bench refuses a directory without testnet.json with a one-line
   const RunResult bench = Run(LADING_BENCH_PATH, {"--testnet", empty.path(), "--duration-s", "1"});
   CHECK(bench.exit_code == 1);
   CHECK(bench.out.empty());
-  CHECK_THAT(bench.err, Catch::StartsWith("lading-bench: cannot read " + empty.path() +
-                                          "/testnet.json") &&
-                            Catch::EndsWith("\n"));
+  CHECK_THAT(bench.err,
+             Catch::StartsWith("lading-bench: cannot read " + empty.path() + "/testnet.json") &&
+                 Catch::EndsWith("\n"));
   CHECK(bench.err.find('\n') == bench.err.size() - 1);
 }
 
@@ -167,8 +166,8 @@ TEST_CASE("lading-bench refuses more clients than the testnet has keys for",
   const RunResult bench =
       Run(LADING_BENCH_PATH, {"--testnet", testnet.dir(), "--clients", "2", "--duration-s", "1"});
   CHECK(bench.exit_code == 1);
-  CHECK_THAT(bench.err, Catch::Contains("--clients 2 but") &&
-                            Catch::Contains("testnet.json lists 1 clients"));
+  CHECK_THAT(bench.err,
+             Catch::Contains("--clients 2 but") && Catch::Contains("testnet.json lists 1 clients"));
 }
 
 }  // namespace
