@@ -19,17 +19,6 @@ absl::Status WithPrefix(const absl::Status& status, const std::string& prefix) {
   return absl::Status(status.code(), absl::StrCat(prefix, status.message()));
 }
 
-absl::Status ExecuteNote(StateOverlay* overlay, uint64_t height, const AuthenticatedTx& tx) {
-  proto::NoteRecord note;
-  const Hash256 text_hash =
-      crypto::HashWithLabel(crypto::kLabelNoteText, AsBytes(tx.body.note().text()));
-  note.set_text_hash(ToString(text_hash.span()));
-  note.set_signer(tx.body.signer());
-  note.set_height(height);
-  WriteNote(overlay, tx.tx_id, note);
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 absl::StatusOr<AuthenticatedTx> AuthenticateTx(const StateReader& state, std::string_view chain_id,
@@ -105,7 +94,8 @@ absl::Status ExecuteTx(StateOverlay* overlay, std::string_view chain_id, uint64_
   absl::Status payload_status;
   switch (tx.body.payload_case()) {
     case proto::TxBody::kNote:
-      payload_status = ExecuteNote(&tx_overlay, height, tx);
+      // A note lives in its block (found through the tx index, proven by txs_root); no contract
+      // reads it back, so it writes nothing: only the signer's nonce advances, below.
       break;
     case proto::TxBody::PAYLOAD_NOT_SET:
       LADING_CHECK_MSG(false, "AuthenticateTx let a transaction without payload through");

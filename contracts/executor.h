@@ -13,7 +13,7 @@
 //   6. nonce == the signer's next nonce:
 //        replay  "nonce 3 already used by milchpulver (next is 5)"          AlreadyExists
 //        gap     "nonce 7 is ahead of milchpulver's next nonce 5"           FailedPrecondition
-//   7. the payload: a Note records H("lading/note/text", text) under "note/<tx id hex>".
+//   7. the payload: a Note writes nothing (it lives in its block; no contract reads it back).
 // On success the signer's next nonce is advanced. A transaction either applies all its writes or
 // none: it runs in a child overlay that is merged only on success.
 //

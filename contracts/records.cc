@@ -44,7 +44,6 @@ std::string AccountStateKey(std::string_view member_id) {
   return std::string("account/").append(member_id);
 }
 
-std::string NoteStateKey(const Hash256& tx_id) { return absl::StrCat("note/", tx_id.ToHex()); }
 
 absl::StatusOr<std::optional<proto::Member>> ReadMember(const StateReader& state,
                                                         std::string_view member_id) {
@@ -58,11 +57,6 @@ absl::StatusOr<std::optional<proto::ChainState>> ReadChain(const StateReader& st
 absl::StatusOr<std::optional<proto::CommitteeState>> ReadCommittee(const StateReader& state) {
   return ReadRecord<proto::CommitteeState>(state, std::string(kCommitteeStateKey),
                                            "CommitteeState");
-}
-
-absl::StatusOr<std::optional<proto::NoteRecord>> ReadNote(const StateReader& state,
-                                                          const Hash256& tx_id) {
-  return ReadRecord<proto::NoteRecord>(state, NoteStateKey(tx_id), "NoteRecord");
 }
 
 absl::StatusOr<uint64_t> ReadNextNonce(const StateReader& state, std::string_view member_id) {
@@ -83,10 +77,6 @@ void WriteChain(StateOverlay* overlay, const proto::ChainState& chain) {
 
 void WriteCommittee(StateOverlay* overlay, const proto::CommitteeState& committee) {
   WriteRecord(overlay, std::string(kCommitteeStateKey), committee);
-}
-
-void WriteNote(StateOverlay* overlay, const Hash256& tx_id, const proto::NoteRecord& note) {
-  WriteRecord(overlay, NoteStateKey(tx_id), note);
 }
 
 void WriteNextNonce(StateOverlay* overlay, std::string_view member_id, uint64_t next_nonce) {

@@ -4,7 +4,6 @@
 //   "member/<member id>"   proto::Member          a consortium member, as registered
 //   "account/<member id>"  proto::AccountState    the member's next nonce (absent = 1)
 //   "committee"            proto::CommitteeState  the validators of the next block, in order
-//   "note/<tx id hex>"     proto::NoteRecord      what a Note transaction recorded
 //
 // Records are serialized with proto::Serialize from messages built field by field (see
 // proto/state.proto for why that gives every node the same bytes).
@@ -31,8 +30,6 @@ inline constexpr std::string_view kCommitteeStateKey = "committee";
 
 std::string MemberStateKey(std::string_view member_id);
 std::string AccountStateKey(std::string_view member_id);
-// "note/" followed by the tx id in lower-case hex.
-std::string NoteStateKey(const Hash256& tx_id);
 
 // Each Read: the record, std::nullopt when the key is absent, the reader's error as is, or
 // DataLoss naming the state key when the stored value is over kStateValueBytesMax or does not
@@ -41,8 +38,6 @@ absl::StatusOr<std::optional<proto::Member>> ReadMember(const StateReader& state
                                                         std::string_view member_id);
 absl::StatusOr<std::optional<proto::ChainState>> ReadChain(const StateReader& state);
 absl::StatusOr<std::optional<proto::CommitteeState>> ReadCommittee(const StateReader& state);
-absl::StatusOr<std::optional<proto::NoteRecord>> ReadNote(const StateReader& state,
-                                                          const Hash256& tx_id);
 // The nonce `member_id`'s next transaction must carry: the account's next_nonce, or 1 when the
 // member has no account record yet. Errors as for the Reads.
 absl::StatusOr<uint64_t> ReadNextNonce(const StateReader& state, std::string_view member_id);
@@ -52,7 +47,6 @@ absl::StatusOr<uint64_t> ReadNextNonce(const StateReader& state, std::string_vie
 void WriteMember(StateOverlay* overlay, const proto::Member& member);
 void WriteChain(StateOverlay* overlay, const proto::ChainState& chain);
 void WriteCommittee(StateOverlay* overlay, const proto::CommitteeState& committee);
-void WriteNote(StateOverlay* overlay, const Hash256& tx_id, const proto::NoteRecord& note);
 void WriteNextNonce(StateOverlay* overlay, std::string_view member_id, uint64_t next_nonce);
 
 }  // namespace lading::contracts

@@ -107,16 +107,6 @@ TEST_CASE("records round-trip through an overlay under their documented keys",
   WriteNextNonce(&overlay, "fangxin", 42);
   CHECK(*ReadNextNonce(overlay, "fangxin") == 42);
   CHECK(overlay.Get(StateKeyHash("account/fangxin"))->has_value());
-  Hash256 tx_id;
-  tx_id.bytes[0] = 0xab;
-  proto::NoteRecord note;
-  note.set_signer("fangxin");
-  WriteNote(&overlay, tx_id, note);
-  CHECK(NoteStateKey(tx_id) == "note/ab" + std::string(62, '0'));
-  auto read = ReadNote(overlay, tx_id);
-  REQUIRE(read.ok());
-  REQUIRE(read->has_value());
-  CHECK((*read)->signer() == "fangxin");
 }
 
 }  // namespace

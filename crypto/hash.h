@@ -28,7 +28,6 @@ inline constexpr std::string_view kLabelSmtLeaf = "lading/smt/leaf";
 inline constexpr std::string_view kLabelSmtNode = "lading/smt/node";
 inline constexpr std::string_view kLabelStateKey = "lading/state/key";
 inline constexpr std::string_view kLabelStateValue = "lading/state/value";
-inline constexpr std::string_view kLabelNoteText = "lading/note/text";
 inline constexpr std::string_view kLabelKeyCommitment = "lading/doc/key-commitment";
 inline constexpr std::string_view kLabelMemberId = "lading/member";
 inline constexpr std::string_view kLabelStoreRecord = "lading/store/record";

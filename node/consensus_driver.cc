@@ -48,6 +48,10 @@ bool IsStorageError(const absl::Status& status) {
 
 std::string Why(const absl::Status& status) { return std::string(status.message()); }
 
+int64_t MillisecondsSince(Clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+}
+
 std::string ShortHash(const Hash256& hash) { return hash.ToHex().substr(0, 16); }
 
 }  // namespace
@@ -279,10 +283,13 @@ void ConsensusDriver::Persist(const consensus::SignState& state,
                            signed_messages_.end() - kSignedMessagesKept);
   }
   SignRecord record{state, signed_messages_};
+  const auto started = Clock::now();
   if (absl::Status status = sign_state_->Save(record); !status.ok()) {
     Fatal(status);
     return;
   }
+  spdlog::trace("height {} round {}: sign state saved in {} ms", state.height, state.round,
+                MillisecondsSince(started));
   last_signed_ = state;
 }
 
@@ -356,8 +363,11 @@ void ConsensusDriver::ProposeValue(consensus::Height height, consensus::Round ro
     }
     params.last_commit = *std::move(last_commit);
   }
+  const auto started = Clock::now();
   const std::vector<Bytes> candidates = mempool_->Reap(options_.block_bytes_max);
   absl::StatusOr<BuiltBlock> built = BuildBlock(*store_, params, candidates, *signatures_);
+  spdlog::debug("height {} round {}: built a block of {} txs in {} ms", height, round,
+                candidates.size(), MillisecondsSince(started));
   if (!built.ok()) {
     if (IsStorageError(built.status())) {
       Fatal(built.status());
@@ -406,7 +416,10 @@ absl::Status ConsensusDriver::CheckProposedBlock(const consensus::Value& value) 
 void ConsensusDriver::ValidateValue(const consensus::ValidateValue& request) {
   bool valid = prepared_.count(request.value.hash) > 0;
   if (!valid) {
+    const auto started = Clock::now();
     const absl::Status status = CheckProposedBlock(request.value);
+    spdlog::debug("height {} round {}: validated the proposed block in {} ms", request.height,
+                  request.round, MillisecondsSince(started));
     if (IsStorageError(status)) {
       Fatal(status);
       return;
@@ -436,11 +449,14 @@ void ConsensusDriver::Decide(const consensus::Decide& decision) {
   const PreparedBlock kept{.append = {.block = prepared.append.block,
                                      .header = prepared.append.header},
                            .block_hash = prepared.block_hash};
+  const auto started = Clock::now();
   if (absl::Status status = ApplyBlock(store_, std::move(prepared), std::move(commit));
       !status.ok()) {
     Fatal(status);
     return;
   }
+  spdlog::debug("height {}: block appended in {} ms", decision.height,
+                MillisecondsSince(started));
   for (auto& timer : timeouts_) timer->cancel();
   timeouts_.clear();
   deferred_timeout_.reset();

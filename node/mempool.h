@@ -88,8 +88,9 @@ struct MempoolOptions {
   size_t txs_max = 10'000;
   size_t bytes_max = 64u << 20;
   size_t txs_per_signer_max = 256;
-  // Transactions of one signer that may wait for a missing nonce.
-  size_t future_txs_per_signer_max = 16;
+  // Transactions of one signer that may wait for a missing nonce. Generous: gossip and a
+  // client's concurrent submits are verified in parallel and often arrive out of order.
+  size_t future_txs_per_signer_max = 128;
 };
 
 class Mempool {

@@ -7,7 +7,9 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include <array>
 #include <filesystem>
+#include <mutex>
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
@@ -217,11 +219,57 @@ class Reader {
 
 }  // namespace
 
+// State tree nodes are content-addressed and never change, so a cache of them can never be
+// stale. Every transaction's update walks the tree from the root, so the upper levels are read
+// for every key: without the cache those reads dominate block execution. Sharded, each shard
+// a map under its own mutex; a full shard is emptied (the hot upper nodes come back at once).
+class NodeCache {
+ public:
+  static constexpr size_t kShards = 16;
+  explicit NodeCache(size_t entries_max) : shard_entries_max_(entries_max / kShards + 1) {}
+
+  std::optional<crypto::SmtNode> Find(const Hash256& node_hash) const {
+    const Shard& shard = ShardOf(node_hash);
+    std::lock_guard lock(shard.mutex);
+    const auto it = shard.nodes.find(node_hash);
+    if (it == shard.nodes.end()) return std::nullopt;
+    return it->second;
+  }
+
+  // REQUIRES: node hashes to node_hash (the caller checked it).
+  void Insert(const Hash256& node_hash, const crypto::SmtNode& node) {
+    Shard& shard = ShardOf(node_hash);
+    std::lock_guard lock(shard.mutex);
+    if (shard.nodes.size() >= shard_entries_max_) shard.nodes.clear();
+    shard.nodes.emplace(node_hash, node);
+  }
+
+ private:
+  struct Shard {
+    mutable std::mutex mutex;
+    std::unordered_map<Hash256, crypto::SmtNode, Hash256Hasher> nodes;  // guarded by mutex
+  };
+  const Shard& ShardOf(const Hash256& hash) const { return shards_[hash.bytes[0] % kShards]; }
+  Shard& ShardOf(const Hash256& hash) { return shards_[hash.bytes[0] % kShards]; }
+
+  const size_t shard_entries_max_;
+  std::array<Shard, kShards> shards_;
+};
+
 class RocksDbBlockStore::NodeReader final : public crypto::SmtNodeReader {
  public:
-  explicit NodeReader(Reader reader) : reader_(reader) {}
+  // About 130 bytes a node: 64 MiB at most.
+  static constexpr size_t kCacheEntriesMax = 1u << 19;
+
+  explicit NodeReader(Reader reader) : reader_(reader), cache_(kCacheEntriesMax) {}
+
+  // Nodes just written by an Append (checked against their hashes by it).
+  void Remember(const crypto::SmtNodeBatch& nodes) {
+    for (const auto& [node_hash, node] : nodes) cache_.Insert(node_hash, node);
+  }
 
   absl::StatusOr<std::optional<crypto::SmtNode>> Get(const Hash256& node_hash) const override {
+    if (std::optional<crypto::SmtNode> cached = cache_.Find(node_hash)) return cached;
     LADING_ASSIGN_OR_RETURN(std::optional<std::string> value,
                             reader_.Get(Cf::kStateNodes, ToSlice(node_hash)));
     if (!value) return std::optional<crypto::SmtNode>();
@@ -237,11 +285,13 @@ class RocksDbBlockStore::NodeReader final : public crypto::SmtNodeReader {
       return absl::DataLossError(
           absl::StrCat("state node ", node_hash.ToHex(), " re-hashes to ", rehash.ToHex()));
     }
+    cache_.Insert(node_hash, *node);
     return std::optional<crypto::SmtNode>(*node);
   }
 
  private:
   Reader reader_;
+  mutable NodeCache cache_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -700,6 +750,7 @@ absl::Status RocksDbBlockStore::Append(const BlockToAppend& append) {
   write_options.sync = true;
   LADING_RETURN_IF_ERROR(FromRocksDb(db_->Write(write_options, &batch),
                                      absl::StrCat("writing block ", height, " to ", path_)));
+  node_reader_->Remember(append.state_nodes);
   std::lock_guard head_lock(head_mutex_);
   head_ = Head{.height = height, .block_hash = block_hash};
   return absl::OkStatus();
@@ -826,7 +877,6 @@ absl::Status RocksDbBlockStore::CheckStateTree(const std::string& what, const Ha
   // Every stored node already heads a complete, canonical subtree (each Append checked its own
   // new nodes), so only the new nodes are walked: each child must be empty, new, or stored; a
   // leaf must sit on its key's path; an internal node must have two or more keys below it.
-  const Reader reader(db_.get(), &column_families_);
   auto incomplete = [&](const Hash256& node_hash) {
     return absl::InvalidArgumentError(absl::StrCat(
         what, " state tree under state_root ", root->ToHex(), " is incomplete: node ",
@@ -836,17 +886,13 @@ absl::Status RocksDbBlockStore::CheckStateTree(const std::string& what, const Ha
     return absl::InvalidArgumentError(absl::StrCat(what, " state node ",
                                                    node_hash.ToHex(), " ", std::string(why)));
   };
-  // The kind of a child that is not new, read from the store.
+  // The kind of a child that is not new, read from the store (through the node cache: the
+  // siblings of this block's paths are mostly the nodes the execution just read).
   auto stored_kind = [&](const Hash256& node_hash) -> absl::StatusOr<crypto::SmtNode> {
-    LADING_ASSIGN_OR_RETURN(std::optional<std::string> stored,
-                            reader.Get(Cf::kStateNodes, ToSlice(node_hash)));
+    LADING_ASSIGN_OR_RETURN(std::optional<crypto::SmtNode> stored,
+                            node_reader_->Get(node_hash));
     if (!stored) return incomplete(node_hash);
-    auto node = crypto::SmtNode::Decode(AsBytes(*stored));
-    if (!node.ok()) {
-      return absl::DataLossError(absl::StrCat("stored state node ", node_hash.ToHex(),
-                                              " does not decode: ", node.status().message()));
-    }
-    return *node;
+    return *stored;
   };
 
   if (!new_nodes.contains(*root)) return stored_kind(*root).status();
