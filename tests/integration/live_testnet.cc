@@ -10,7 +10,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+// For the listener below (Catch2 v2 exposes its reporter interfaces only on request).
+#define CATCH_CONFIG_EXTERNAL_INTERFACES
 #include <catch2/catch.hpp>
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <deque>
@@ -84,6 +87,20 @@ int FreeBasePort(int validators) {
   return 0;
 }
 
+// Failed assertions of the whole run, so that a testnet can tell whether its test failed (a
+// failed CHECK throws nothing) and print its nodes' logs then.
+std::atomic<uint64_t> failed_assertions{0};
+
+class FailureCounter : public Catch::TestEventListenerBase {
+ public:
+  using TestEventListenerBase::TestEventListenerBase;
+  bool assertionEnded(const Catch::AssertionStats& stats) override {
+    if (!stats.assertionResult.isOk()) failed_assertions.fetch_add(1);
+    return true;
+  }
+};
+CATCH_REGISTER_LISTENER(FailureCounter)
+
 ExitStatus FromWaitStatus(int wait_status) {
   if (WIFEXITED(wait_status)) return ExitStatus{true, WEXITSTATUS(wait_status)};
   return ExitStatus{false, WIFSIGNALED(wait_status) ? WTERMSIG(wait_status) : -1};
@@ -109,7 +126,10 @@ std::string LastLines(const std::string& text, size_t count) {
 }  // namespace
 
 LiveTestnet::LiveTestnet(TestnetOptions options)
-    : options_(options), dir_(root_.File("net")), nodes_(options.validators) {
+    : options_(options),
+      dir_(root_.File("net")),
+      nodes_(options.validators),
+      failed_assertions_at_start_(failed_assertions.load()) {
   base_port_ = FreeBasePort(options_.validators);
   const auto [code, output] = RunToCompletion(
       {LADING_CLI_PATH, "testnet", "init", "--dir", dir_, "--validators",
@@ -146,7 +166,7 @@ LiveTestnet::LiveTestnet(TestnetOptions options)
 }
 
 LiveTestnet::~LiveTestnet() {
-  if (std::uncaught_exceptions() > 0) {
+  if (std::uncaught_exceptions() > 0 || failed_assertions.load() != failed_assertions_at_start_) {
     std::cerr << "---- node logs of the failed test (" << dir_ << ") ----\n" << LogTails(40);
   }
   for (NodeProcess& node : nodes_) {
@@ -213,7 +233,7 @@ void LiveTestnet::StartAll() {
   for (int k = 1; k <= options_.validators; ++k) WaitServing(k);
   // A new chain commits block 1 by itself once a quorum is connected.
   for (int k = 1; k <= options_.validators; ++k) {
-    INFO("node" << k << " did not commit block 1\n" << LogTails());
+    INFO("node" << k << " did not commit block 1");
     REQUIRE(WaitFor([&] { return Height(k).value_or(0) >= 1; }, milliseconds(30'000)));
   }
 }

@@ -9,9 +9,9 @@
 // "ladingd: <reason>" line of a run that refused to start.
 //
 // Every wait has a deadline. The destructor SIGKILLs and reaps every node still running, so no
-// process outlives a test, whatever assertion failed; when it runs because an assertion threw, it
-// first prints the tail of every node's log to stderr, so the failure message says what the
-// nodes saw.
+// process outlives a test, whatever assertion failed; when an assertion of the test failed (a
+// CHECK, or a REQUIRE that threw), it first prints the tail of every node's log to stderr, so
+// the failure output says what the nodes saw.
 //
 // Helpers REQUIRE (Catch2) on failures of the test machine or harness: they are for tests only.
 // Ownership: the testnet owns its directory (removed on destruction), the client keys and its
@@ -128,6 +128,7 @@ class LiveTestnet {
   std::vector<uint32_t> committee_index_;
   std::vector<std::unique_ptr<crypto::MemberKeys>> client_keys_;
   std::vector<NodeProcess> nodes_;
+  uint64_t failed_assertions_at_start_;
 };
 
 // Submits a Note from `keys` with the nonce the node reports as next (GetAccount's

@@ -25,7 +25,7 @@ void CommitNote(const LiveTestnet& net, int k, const std::string& text) {
   const std::unique_ptr<node::api::ApiClient> client = net.Connect(k);
   const absl::StatusOr<proto::SubmitTxResponse> response =
       SubmitNote(*client, net.ClientKeys(1), text, true, seconds(20));
-  INFO(response.status().ToString() << "\n" << net.LogTails());
+  INFO(response.status().ToString());
   REQUIRE(response.ok());
   REQUIRE(response->committed());
 }
@@ -63,7 +63,6 @@ TEST_CASE("ladingd refuses to start on a block store with a flipped byte and nam
   const uint64_t head = *net.Height(1);
   REQUIRE(head >= 3);
   const ExitStatus stopped = net.Stop(1, SIGTERM);
-  INFO(net.LogTails());
   REQUIRE(stopped.exited);
   REQUIRE(stopped.code == 0);
 
@@ -195,8 +194,6 @@ TEST_CASE("garbage, oversize frames and an unknown key on the peer port neither 
     REQUIRE(frames.size() == 1);
     REQUIRE(crypto::DecodeHello(frames[0]).ok());
   }
-
-  INFO(net.LogTails());
   // Counters are read after each connection was closed by the node, so they are up to date.
   const P2pCounters after = ReadCounters(net, 1);
   CHECK(after.other - before.other >= 1);

@@ -137,8 +137,6 @@ TEST_CASE("four validators commit notes from three clients on three nodes and ag
       tx_ids.push_back(ToHash(response.tx_id()));
     }
   }
-
-  INFO(net.LogTails());
   REQUIRE(WaitFor([&] { return MinHeight(net, kAllNodes) >= top; }, seconds(30)));
   const std::vector<Hash256> hashes = RequireSameChain(net, kAllNodes, top);
   REQUIRE(hashes.size() == top);
@@ -265,7 +263,6 @@ TEST_CASE("a validator killed under load is not missed, and once restarted it sy
   net.StartAll();
   NoteLoad load(net, {1, 2, 3});
   {
-    INFO(net.LogTails());
     REQUIRE(WaitFor([&] { return load.acknowledged_count() >= 3; }, seconds(30)));
   }
 
@@ -274,7 +271,7 @@ TEST_CASE("a validator killed under load is not missed, and once restarted it sy
   const size_t acknowledged_at_kill = load.acknowledged_count();
   {
     INFO("the three others stopped committing after node4 was killed at height "
-         << at_kill << "\n" << net.LogTails());
+         << at_kill);
     REQUIRE(WaitFor([&] { return MinHeight(net, {1, 2, 3}) >= at_kill + 3; }, seconds(40)));
     REQUIRE(load.acknowledged_count() > acknowledged_at_kill);
   }
@@ -284,15 +281,14 @@ TEST_CASE("a validator killed under load is not missed, and once restarted it sy
   net.WaitServing(4);
   const uint64_t at_restart = MaxHeight(net, {1, 2, 3});
   {
-    INFO("node4 did not catch up from height " << at_restart << "\n" << net.LogTails());
+    INFO("node4 did not catch up from height " << at_restart);
     REQUIRE(WaitFor([&] { return net.Height(4).value_or(0) >= at_restart + 1; }, seconds(40)));
   }
   const uint64_t rejoined = net.Height(4).value_or(0);
   const uint32_t index = net.CommitteeIndex(4);
   {
     INFO("no commit above height " << rejoined << " carries node4's signature (committee index "
-                                   << index << ")\n"
-                                   << net.LogTails());
+                                   << index << ")");
     REQUIRE(WaitFor([&] { return SignedAbove(net, 1, rejoined, index); }, seconds(40),
                     milliseconds(500)));
   }
@@ -300,8 +296,7 @@ TEST_CASE("a validator killed under load is not missed, and once restarted it sy
   load.Stop();
   const std::vector<Hash256> acknowledged = load.acknowledged();
   INFO("acknowledged " << acknowledged.size() << ", failed submissions: "
-                       << Describe(load.errors()) << "\n"
-                       << net.LogTails());
+                       << Describe(load.errors()));
   REQUIRE(acknowledged.size() > acknowledged_at_kill);
   // Clients of nodes 1..3 never lost their node; a submit that was not committed within its
   // wait is a liveness hiccup, not a loss, but rejections would be a bug.
@@ -326,7 +321,7 @@ TEST_CASE("with two of four validators killed the chain halts without diverging,
   for (int n = 0; n < 2; ++n) {
     const absl::StatusOr<proto::SubmitTxResponse> response =
         SubmitNote(*client, net.ClientKeys(1), "before " + std::to_string(n), true, seconds(20));
-    INFO(response.status().ToString() << "\n" << net.LogTails());
+    INFO(response.status().ToString());
     REQUIRE(response.ok());
     REQUIRE(response->committed());
   }
@@ -350,7 +345,6 @@ TEST_CASE("with two of four validators killed the chain halts without diverging,
         return net.Height(1).value_or(0) != halted || net.Height(2).value_or(0) != halted;
       },
       seconds(6), milliseconds(250));
-  INFO(net.LogTails());
   REQUIRE_FALSE(moved);
   REQUIRE(client->GetTx(pending_id).status().code() == absl::StatusCode::kNotFound);
   const std::vector<Hash256> before = RequireSameChain(net, {1, 2}, halted);
