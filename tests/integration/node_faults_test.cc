@@ -145,8 +145,8 @@ Bytes FrameHeader(uint32_t length) {
   return header;
 }
 
-TEST_CASE("garbage, oversize frames and an unknown key on the peer port neither crash nor stall "
-          "a node, and each is counted and logged",
+TEST_CASE("garbage and oversize frames and an unknown key on the peer port neither crash nor "
+          "stall a node and each is counted and logged",
           "[integration][node][p2p]") {
   LiveTestnet net({.validators = 4, .clients = 1});
   net.StartAll();

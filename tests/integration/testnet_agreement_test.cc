@@ -256,8 +256,8 @@ bool SignedAbove(const LiveTestnet& net, int k, uint64_t above, uint32_t index) 
   return false;
 }
 
-TEST_CASE("a validator killed under load is not missed, and once restarted it syncs, signs "
-          "again and no acknowledged transaction is lost",
+TEST_CASE("a validator killed under load is not missed and once restarted it syncs and signs "
+          "again while no acknowledged transaction is lost",
           "[integration][node]") {
   LiveTestnet net({.validators = 4, .clients = 4});
   net.StartAll();
@@ -312,7 +312,7 @@ TEST_CASE("a validator killed under load is not missed, and once restarted it sy
   for (int k : kAllNodes) CHECK(net.Running(k));
 }
 
-TEST_CASE("with two of four validators killed the chain halts without diverging, and resumes "
+TEST_CASE("with two of four validators killed the chain halts without diverging and resumes "
           "where it was once they restart",
           "[integration][node]") {
   LiveTestnet net({.validators = 4, .clients = 1});
