@@ -205,6 +205,7 @@ void ConsensusDriver::StartCore(uint64_t height) {
   std::vector<consensus::Output> outputs;
   core_->Start(&outputs);
   Execute(std::move(outputs));
+  ReplayFutureMessages();
   PublishStatus();
 }
 
@@ -463,6 +464,8 @@ void ConsensusDriver::Decide(const consensus::Decide& decision) {
   deferred_request_.reset();
   AfterAppend(kept, decision.commit.round, /*synced=*/false);
   core_height_ = decision.height + 1;
+  // Queued behind the outputs of the new height's start (Feed while executing).
+  ReplayFutureMessages();
 }
 
 void ConsensusDriver::AfterAppend(const PreparedBlock& prepared, int32_t round, bool synced) {
@@ -504,6 +507,37 @@ void ConsensusDriver::AfterAppend(const PreparedBlock& prepared, int32_t round, 
   });
   if (callbacks_.on_commit) callbacks_.on_commit(committed);
   BroadcastStatus();
+}
+
+void ConsensusDriver::Deliver(consensus::ConsensusMessage message) {
+  const uint64_t height = std::visit([](const auto& m) { return m.height; }, message);
+  if (height <= core_->height() + 1) {
+    Feed(consensus::MessageReceived{std::move(message)});
+    return;
+  }
+  if (height > core_->height() + kFutureHeights) {
+    ++counters_.messages_out_of_window;
+    return;
+  }
+  std::vector<consensus::ConsensusMessage>& held = future_messages_[height];
+  if (held.size() >= kFutureMessagesPerHeightMax) {
+    ++counters_.messages_out_of_window;
+    return;
+  }
+  held.push_back(std::move(message));
+}
+
+void ConsensusDriver::ReplayFutureMessages() {
+  const uint64_t height = core_->height();
+  while (!future_messages_.empty() && future_messages_.begin()->first <= height + 1) {
+    std::vector<consensus::ConsensusMessage> messages = std::move(future_messages_.begin()->second);
+    const bool stale = future_messages_.begin()->first < height;
+    future_messages_.erase(future_messages_.begin());
+    if (stale) continue;
+    for (consensus::ConsensusMessage& message : messages) {
+      Feed(consensus::MessageReceived{std::move(message)});
+    }
+  }
 }
 
 void ConsensusDriver::OnEvidence(const consensus::Evidence& evidence) {
@@ -734,7 +768,7 @@ void ConsensusDriver::OnPeerMessage(const std::string& member_id, ByteSpan paylo
 void ConsensusDriver::VerifyAndDeliver(const std::string& from, proto::PeerMessage message) {
   const auto in_window = [this](uint64_t height) {
     const uint64_t current = core_height_.load();
-    return height >= current && height <= current + 1;
+    return height >= current && height <= current + kFutureHeights;
   };
   switch (message.body_case()) {
     case proto::PeerMessage::kTx: {
@@ -766,7 +800,7 @@ void ConsensusDriver::VerifyAndDeliver(const std::string& from, proto::PeerMessa
       }
       Post([this, proposal = *std::move(proposal)]() mutable {
         const consensus::Height height = proposal.height;
-        Feed(consensus::MessageReceived{std::move(proposal)});
+        Deliver(std::move(proposal));
         // (Compared after Feed: a message that completed the previous height says nothing
         // about this one.)
         const bool current = !stopped_.load() && height == core_->height();
@@ -794,7 +828,7 @@ void ConsensusDriver::VerifyAndDeliver(const std::string& from, proto::PeerMessa
       }
       Post([this, vote = *std::move(vote)]() mutable {
         const consensus::Height height = vote.height;
-        Feed(consensus::MessageReceived{std::move(vote)});
+        Deliver(std::move(vote));
         const bool current = !stopped_.load() && height == core_->height();
         // Someone votes at this height: it is not idle after all (they may have transactions
         // we missed, or a proposal we have not seen yet).

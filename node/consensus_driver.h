@@ -90,8 +90,8 @@ struct ConsensusDriverOptions {
   // 0: never propose an empty block while idle (block 1 aside).
   uint64_t heartbeat_ms = 0;
   size_t block_bytes_max = 4u << 20;
-  std::chrono::milliseconds regossip_interval{2000};
-  std::chrono::milliseconds status_interval{1000};
+  std::chrono::milliseconds regossip_interval{1000};
+  std::chrono::milliseconds status_interval{250};
   // A block request not answered within this is given up and may go to another peer.
   std::chrono::milliseconds sync_request_timeout{5000};
   // Most blocks asked for, and most bytes of blocks answered, per BlockRequest.
@@ -191,6 +191,10 @@ class ConsensusDriver {
   void Decide(const consensus::Decide& decision);
   void AfterAppend(const PreparedBlock& prepared, int32_t round, bool synced);
   void OnEvidence(const consensus::Evidence& evidence);
+  // Feeds the core a verified peer message, or keeps it for later when it is for a height
+  // beyond the next (the core itself only buffers the next height).
+  void Deliver(consensus::ConsensusMessage message);
+  void ReplayFutureMessages();
   void WakeIdle(const char* why);
   bool Idle() const;
   void ArmHeartbeat();
@@ -252,6 +256,12 @@ class ConsensusDriver {
   std::chrono::steady_clock::time_point last_status_;
   std::tuple<uint64_t, int32_t, int> progress_mark_{0, 0, 0};
   std::map<std::string, uint64_t> peer_heights_;
+  // Verified messages for heights core + 2 .. core + kFutureHeights, by height. A validator one
+  // height behind the others would otherwise drop everything of the height after next and stay
+  // behind until block sync.
+  static constexpr uint64_t kFutureHeights = 4;
+  static constexpr size_t kFutureMessagesPerHeightMax = 1024;
+  std::map<uint64_t, std::vector<consensus::ConsensusMessage>> future_messages_;
   struct SyncRequest {
     std::string peer;
     uint64_t from_height = 0;
