@@ -33,6 +33,7 @@ absl::Status VerifiedSignatureCache::Check(const Hash256& signed_tx_hash,
   }
   // Verified outside the lock: an Ed25519 verification takes far longer than a lookup, and other
   // threads' hits need not wait for it.
+  verifications_.fetch_add(1, std::memory_order_relaxed);
   LADING_RETURN_IF_ERROR(verifier_->Check(signed_tx_hash, signer_key, body, signature));
   Remember(signed_tx_hash, signer_key);
   return absl::OkStatus();
@@ -134,6 +135,15 @@ absl::StatusOr<Hash256> Mempool::Add(ByteSpan signed_tx) {
   if (Contains(tx_id)) return already_here();
 
   const StoreStateView view(store_);
+  // So are transactions already committed (gossip that arrives after their block): each
+  // signature is verified once per node, and the cache forgot this one at the commit.
+  if (absl::StatusOr<proto::TxBody> body = proto::DecodeTxBody(AsBytes(decoded.body()));
+      body.ok()) {
+    absl::StatusOr<uint64_t> committed = contracts::ReadNextNonce(view, body->signer());
+    if (committed.ok() && body->nonce() < *committed) {
+      return NonceUsed(body->nonce(), body->signer(), *committed);
+    }
+  }
   const uint64_t next_height = store_->HeadHeight() + 1;
   LADING_ASSIGN_OR_RETURN(
       contracts::AuthenticatedTx tx,

@@ -28,6 +28,7 @@
 #ifndef LADING_NODE_MEMPOOL_H_
 #define LADING_NODE_MEMPOOL_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <list>
@@ -67,6 +68,8 @@ class VerifiedSignatureCache final : public contracts::SignatureCheck {
   // Forgets `signed_tx_hash` (a committed transaction will not be checked again).
   void Forget(const Hash256& signed_tx_hash);
   size_t size() const;
+  // Signatures actually verified (misses that reached the verifier), since construction.
+  uint64_t verifications() const { return verifications_.load(std::memory_order_relaxed); }
 
  private:
   struct Entry {
@@ -78,6 +81,7 @@ class VerifiedSignatureCache final : public contracts::SignatureCheck {
   const size_t entries_max_;
   contracts::VerifyingSignatureCheck default_verifier_;
   const contracts::SignatureCheck* verifier_;
+  mutable std::atomic<uint64_t> verifications_{0};
   mutable std::mutex mutex_;
   // Oldest first; guarded by mutex_.
   mutable std::list<Hash256> order_;

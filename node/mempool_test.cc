@@ -250,9 +250,11 @@ TEST_CASE("the verified signature cache is bounded and keyed by signer key too",
   REQUIRE(check(t1, "alpha").ok());
   REQUIRE(check(t1, "alpha").ok());
   CHECK(counter.calls() == 1);
+  CHECK(cache.verifications() == 1);
   // Under another key the signature is checked again, and fails.
   CHECK(check(t1, "bravo").code() == absl::StatusCode::kUnauthenticated);
   CHECK(counter.calls() == 2);
+  CHECK(cache.verifications() == 2);
   REQUIRE(check(t2, "alpha").ok());
   REQUIRE(check(t3, "alpha").ok());
   CHECK(cache.size() == 2);
@@ -309,6 +311,25 @@ TEST_CASE("the pending next nonce skips the signer's gap-free pending transactio
   CHECK(f.mempool->PendingNextNonce("beta", 1) == 1);
   f.Commit({f.chain.NoteTx("alpha", 1, "a")});
   CHECK(f.mempool->PendingNextNonce("alpha", 2) == 3);
+}
+
+}  // namespace
+}  // namespace lading::node
+
+namespace lading::node {
+namespace {
+
+TEST_CASE("a transaction arriving after its block is refused without a second signature check",
+          "[unit][node][mempool]") {
+  Fixture f;
+  const Bytes tx = f.chain.NoteTx("alpha", 1, "late gossip");
+  f.Add(tx);
+  f.Commit({tx});
+  const uint64_t verified = f.counter.calls();
+  const absl::StatusOr<Hash256> again = f.mempool->Add(tx);
+  CHECK(again.status().code() == absl::StatusCode::kAlreadyExists);
+  CHECK(Message(again.status()) == "nonce 1 already used by alpha (next is 2)");
+  CHECK(f.counter.calls() == verified);
 }
 
 }  // namespace

@@ -385,6 +385,9 @@ absl::Status RunningNode::StartServices() {
           &counters.sync_responses_invalid);
   counter("lading_consensus_regossips_total", "Times the held messages were re-sent.",
           &counters.regossips);
+  metrics_.AddCounter("lading_mempool_signature_verifications_total",
+                      "Transaction signatures verified (each transaction's once per node).",
+                      [this] { return static_cast<double>(signatures_->verifications()); });
 
   LADING_ASSIGN_OR_RETURN(
       http_server_,
