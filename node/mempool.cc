@@ -161,7 +161,14 @@ absl::StatusOr<Hash256> Mempool::Add(ByteSpan signed_tx) {
     if (created) signers_.erase(signer_it);
     return status;
   };
-  // Nonces only grow, so the larger of two reads is the fresher one.
+  // Nonces only grow, so the larger of two reads is the fresher one. A new queue has no value to
+  // compare with, and a block committed since the read above found no queue to update: read the
+  // state again under the lock (a RemoveCommitted still to come will find the queue).
+  if (created) {
+    const absl::StatusOr<uint64_t> fresh = contracts::ReadNextNonce(view, signer);
+    if (!fresh.ok()) return refuse(fresh.status());
+    queue.next_nonce = std::max(*fresh, committed_next);
+  }
   queue.next_nonce = std::max(queue.next_nonce, committed_next);
   if (nonce < queue.next_nonce) return refuse(NonceUsed(nonce, signer, queue.next_nonce));
   const auto taken = queue.by_nonce.find(nonce);
@@ -292,7 +299,9 @@ absl::Status Mempool::RemoveCommitted(const proto::Block& block) {
                     ? EraseLocked(&queue->second, entry, &forget)
                     : std::next(entry);
       }
-      queue = queue->second.by_nonce.empty() ? signers_.erase(queue) : std::next(queue);
+      // Empty queues stay (one per member that ever sent a transaction): their next_nonce is
+      // what keeps an Add that read the state before this block from inserting a stale nonce.
+      ++queue;
     }
   }
   for (const Hash256& signed_tx_hash : forget) signatures_->Forget(signed_tx_hash);
