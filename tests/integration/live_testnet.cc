@@ -25,6 +25,8 @@
 #include "node/api/tx_builder.h"
 #include "node/config.h"
 #include "proto/genesis.h"
+#include "tests/testing/ports.h"
+#include "tests/testing/run_program.h"
 
 extern char** environ;
 
@@ -34,57 +36,18 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-// Runs `argv` to completion with stdout and stderr captured; returns {exit code, output}.
-std::pair<int, std::string> RunToCompletion(const std::vector<std::string>& args,
-                                            const std::string& capture_path) {
-  posix_spawn_file_actions_t actions;
-  REQUIRE(posix_spawn_file_actions_init(&actions) == 0);
-  REQUIRE(posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, capture_path.c_str(),
-                                           O_WRONLY | O_CREAT | O_TRUNC, 0600) == 0);
-  REQUIRE(posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO) == 0);
-  std::vector<std::string> arg_strings = args;
-  std::vector<char*> argv;
-  for (std::string& arg : arg_strings) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  const int spawned =
-      posix_spawn(&pid, arg_strings[0].c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  REQUIRE(spawned == 0);
-  int wait_status = 0;
-  REQUIRE(::waitpid(pid, &wait_status, 0) == pid);
-  REQUIRE(WIFEXITED(wait_status));
-  return {WEXITSTATUS(wait_status), test_files::ReadText(capture_path)};
+// Runs `args` (program first) to completion; returns {exit code, stdout and stderr}.
+std::pair<int, std::string> RunToCompletion(const std::vector<std::string>& args) {
+  const test_files::RunResult result =
+      test_files::RunProgram(args[0], std::vector<std::string>(args.begin() + 1, args.end()));
+  return {result.exit_code, result.out + result.err};
 }
 
-bool PortFree(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
-  ::close(fd);
-  return free;
-}
-
-// A base port whose three ports per node are free now. ctest runs one process per test case,
-// possibly in parallel, so each process starts its search at its own offset.
+// A base port whose three ports per node are free now.
 int FreeBasePort(int validators) {
-  const int slots = (kPortRangeLast - kPortRangeFirst + 1 - 10 * validators) / 10;
-  for (int attempt = 0; attempt < 500; ++attempt) {
-    const int base = kPortRangeFirst + ((::getpid() * 37 + attempt * 101) % slots) * 10;
-    bool all_free = true;
-    for (int k = 0; k < validators && all_free; ++k) {
-      for (int offset = 0; offset < 3 && all_free; ++offset) {
-        all_free = PortFree(base + 10 * k + offset);
-      }
-    }
-    if (all_free) return base;
-  }
-  FAIL("no free ports in " << kPortRangeFirst << ".." << kPortRangeLast);
-  return 0;
+  const int base = test_files::FreeBasePort(validators, kPortRangeFirst, kPortRangeLast);
+  if (base == 0) FAIL("no free ports in " << kPortRangeFirst << ".." << kPortRangeLast);
+  return base;
 }
 
 // Failed assertions of the whole run, so that a testnet can tell whether its test failed (a
@@ -134,8 +97,7 @@ LiveTestnet::LiveTestnet(TestnetOptions options)
   const auto [code, output] = RunToCompletion(
       {LADING_CLI_PATH, "testnet", "init", "--dir", dir_, "--validators",
        std::to_string(options_.validators), "--clients", std::to_string(options_.clients),
-       "--base-port", std::to_string(base_port_)},
-      root_.File("init.txt"));
+       "--base-port", std::to_string(base_port_)});
   INFO("lading testnet init: " << output);
   REQUIRE(code == 0);
 

@@ -61,6 +61,7 @@
 
 #include "crypto/bytes.h"
 #include "crypto/internal/strings.h"
+#include "crypto/json_text.h"
 #include "crypto/key_file.h"
 #include "crypto/status.h"
 #include "node/api/client.h"
@@ -362,31 +363,6 @@ class LatencyHistogram {
   int64_t max_micros_ = 0;
 };
 
-std::string JsonString(std::string_view text) {
-  std::string out = "\"";
-  for (const char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof(escaped), "\\u%04x", c);
-          out += escaped;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
 
 std::string Fixed(double value, int digits) {
   char text[64];

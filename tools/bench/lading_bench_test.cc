@@ -1,14 +1,8 @@
 // Smoke test of lading-bench against a real 4-node testnet of ladingd processes started with
 // `lading testnet` (LADING_CLI_PATH, LADING_BENCH_PATH, LADING_LADINGD_PATH).
-#include <arpa/inet.h>
-#include <fcntl.h>
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -16,9 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "tests/testing/ports.h"
+#include "tests/testing/run_program.h"
 #include "tests/testing/temp_files.h"
 
-extern char** environ;
 
 namespace lading::bench {
 namespace {
@@ -28,64 +23,18 @@ using test_files::TempDir;
 
 constexpr int kValidators = 4;
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using test_files::RunResult;
 
 RunResult Run(const std::string& program, const std::vector<std::string>& args) {
-  const TempDir capture;
-  const std::string out_path = capture.File("stdout.txt");
-  const std::string err_path = capture.File("stderr.txt");
-  posix_spawn_file_actions_t actions;
-  REQUIRE(posix_spawn_file_actions_init(&actions) == 0);
-  REQUIRE(posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
-                                           O_WRONLY | O_CREAT | O_TRUNC, 0600) == 0);
-  REQUIRE(posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
-                                           O_WRONLY | O_CREAT | O_TRUNC, 0600) == 0);
-  std::vector<std::string> argv_strings = {program};
-  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& arg : argv_strings) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  const int spawned = posix_spawn(&pid, program.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  REQUIRE(spawned == 0);
-  int wait_status = 0;
-  REQUIRE(::waitpid(pid, &wait_status, 0) == pid);
-  REQUIRE(WIFEXITED(wait_status));
-  return RunResult{WEXITSTATUS(wait_status), ReadText(out_path), ReadText(err_path)};
+  return test_files::RunProgram(program, args);
 }
 
-bool PortFree(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
-  ::close(fd);
-  return free;
-}
-
-// A base port whose 4 nodes' ports are all free now, from a per-process offset in 30000..49990
-// so that tests running in parallel rarely probe the same ports.
+// A base port whose 4 nodes' ports are all free now (40000..49999: other suites use lower
+// ranges).
 int FreeBasePort() {
-  for (int attempt = 0; attempt < 200; ++attempt) {
-    const int base = 30000 + ((::getpid() * 53 + attempt * 97) % 2000) * 10;
-    bool all_free = true;
-    for (int k = 0; k < kValidators && all_free; ++k) {
-      for (int offset = 0; offset < 3 && all_free; ++offset) {
-        all_free = PortFree(base + 10 * k + offset);
-      }
-    }
-    if (all_free) return base;
-  }
-  FAIL("no free ports");
-  return 0;
+  const int base = test_files::FreeBasePort(kValidators, 40000, 49999);
+  REQUIRE(base != 0);
+  return base;
 }
 
 // A testnet directory whose nodes are stopped when the test ends, whatever happened.

@@ -21,6 +21,7 @@
 #include "crypto/key_file.h"
 #include "node/config.h"
 #include "proto/genesis.h"
+#include "tests/testing/ports.h"
 #include "tests/testing/run_program.h"
 #include "tests/testing/temp_files.h"
 
@@ -42,33 +43,12 @@ RunResult RunLading(const std::vector<std::string>& args,
   return test_files::RunProgram(LADING_CLI_PATH, args, extra_env);
 }
 
-bool PortFree(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
-  ::close(fd);
-  return free;
-}
 
-// A base port whose ports for `validators` nodes are free now. Test processes may run in
-// parallel (one ctest test per TEST_CASE), so start from a per-process offset.
+// A base port whose ports for `validators` nodes are free now.
 int FreeBasePort(int validators) {
-  for (int attempt = 0; attempt < 200; ++attempt) {
-    const int base = 20000 + ((::getpid() * 37 + attempt * 101) % 2000) * 10;
-    bool all_free = true;
-    for (int k = 0; k < validators && all_free; ++k) {
-      for (int offset = 0; offset < 3 && all_free; ++offset) {
-        all_free = PortFree(base + 10 * k + offset);
-      }
-    }
-    if (all_free) return base;
-  }
-  FAIL("no free ports");
-  return 0;
+  const int base = test_files::FreeBasePort(validators, 20000, 39999);
+  REQUIRE(base != 0);
+  return base;
 }
 
 // True while `pid` exists and is not a zombie.
