@@ -95,7 +95,7 @@ ConsensusDriver::~ConsensusDriver() = default;
 template <typename Fn>
 void ConsensusDriver::Post(Fn&& fn) {
   boost::asio::post(strand_, [this, fn = std::forward<Fn>(fn)]() mutable {
-    if (!stopped_.load()) fn();
+    if (started_.load() && !stopped_.load()) fn();
   });
 }
 
@@ -182,6 +182,8 @@ void ConsensusDriver::StartOnStrand() {
   tick_timer_.async_wait([this](const boost::system::error_code& error) {
     if (!error && !stopped_.load()) Tick();
   });
+  // From here on peer input reaches the core (see OnPeerMessage).
+  started_ = true;
 }
 
 void ConsensusDriver::StartCore(uint64_t height) {
@@ -747,6 +749,9 @@ void ConsensusDriver::OnPeerConnected(const std::string& member_id) {
 }
 
 void ConsensusDriver::OnPeerMessage(const std::string& member_id, ByteSpan payload) {
+  // The transport starts before the driver: until the core runs there is nothing to feed (and
+  // no committee to verify against). Peers re-send what matters (status, re-gossip).
+  if (!started_.load()) return;
   // Counted before the stopped check, so that StopAndDrain sees every task that may still post.
   if (++pending_verifications_ > options_.pending_verifications_max || stopped_.load()) {
     if (!stopped_.load()) ++counters_.messages_dropped_overload;

@@ -38,7 +38,8 @@
 //
 // Ownership: borrows everything it is given; all must outlive it. Stop() before destroying.
 // Thread-safety: OnPeerMessage, OnPeerConnected, SubmitTx, counters and Stop may be called from
-// any thread; everything else runs on the strand.
+// any thread, also before Start (peer input is dropped until the core runs); everything else
+// runs on the strand.
 #ifndef LADING_NODE_CONSENSUS_DRIVER_H_
 #define LADING_NODE_CONSENSUS_DRIVER_H_
 
@@ -235,6 +236,8 @@ class ConsensusDriver {
   std::atomic<uint64_t> core_height_{0};
   std::atomic<size_t> pending_verifications_{0};
   std::atomic<bool> stopped_{false};
+  // Set on the strand once the core runs; peer input and posted work wait for it.
+  std::atomic<bool> started_{false};
   // Set while the core waits for a transaction (idling); read off the strand.
   std::atomic<bool> idle_deferred_{false};
 
