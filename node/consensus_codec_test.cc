@@ -8,19 +8,19 @@
 namespace lading::node {
 namespace {
 
+// Four validators with fresh keys, power 1 each.
 struct Committee {
-  Committee() {
+  static consensus::ValidatorSet MakeSet(const crypto::SigningKey (&keys)[4]) {
     std::vector<consensus::Validator> validators;
     for (int i = 0; i < 4; ++i) {
       const ByteSpan key = keys[i].public_key().span();
       validators.push_back({"v" + std::to_string(i), Bytes(key.begin(), key.end()), 1});
     }
-    set = *consensus::ValidatorSet::Create(std::move(validators));
+    return *consensus::ValidatorSet::Create(std::move(validators));
   }
   crypto::SigningKey keys[4] = {crypto::SigningKey::Generate(), crypto::SigningKey::Generate(),
                                 crypto::SigningKey::Generate(), crypto::SigningKey::Generate()};
-  consensus::ValidatorSet set = *consensus::ValidatorSet::Create(
-      {{"x", Bytes(32, 1), 1}});
+  consensus::ValidatorSet set = MakeSet(keys);
 };
 
 consensus::Vote SignedVote(const Committee& committee, uint32_t validator,
