@@ -466,7 +466,10 @@ void ConsensusDriver::Decide(const consensus::Decide& decision) {
   deferred_request_.reset();
   AfterAppend(kept, decision.commit.round, /*synced=*/false);
   core_height_ = decision.height + 1;
-  // Queued behind the outputs of the new height's start (Feed while executing).
+  // The core moved its own next-height buffer into the new height: those copies are done with.
+  // The height after is replayed into the core's new next-height buffer, queued behind the
+  // outputs of the new height's start (Feed while executing).
+  future_messages_.erase(decision.height + 1);
   ReplayFutureMessages();
 }
 
@@ -513,26 +516,33 @@ void ConsensusDriver::AfterAppend(const PreparedBlock& prepared, int32_t round, 
 
 void ConsensusDriver::Deliver(consensus::ConsensusMessage message) {
   const uint64_t height = std::visit([](const auto& m) { return m.height; }, message);
-  if (height <= core_->height() + 1) {
-    Feed(consensus::MessageReceived{std::move(message)});
-    return;
-  }
   if (height > core_->height() + kFutureHeights) {
     ++counters_.messages_out_of_window;
     return;
   }
-  std::vector<consensus::ConsensusMessage>& held = future_messages_[height];
-  if (held.size() >= kFutureMessagesPerHeightMax) {
-    ++counters_.messages_out_of_window;
-    return;
+  if (height > core_->height()) {
+    // Kept for a core started afresh at that height (block sync, StartCore), which would not
+    // have the old core's next-height buffer. Decide drops the copies the core already holds.
+    FutureHeight& held = future_messages_[height];
+    const auto* proposal = std::get_if<consensus::Proposal>(&message);
+    const size_t bytes = 128 + (proposal != nullptr ? proposal->value.payload.size() : 0);
+    if (held.messages.size() < kFutureMessagesPerHeightMax &&
+        held.bytes + bytes <= kFutureBytesPerHeightMax) {
+      held.messages.push_back(message);
+      held.bytes += bytes;
+    } else if (height > core_->height() + 1) {
+      ++counters_.messages_out_of_window;
+      return;
+    }
   }
-  held.push_back(std::move(message));
+  if (height <= core_->height() + 1) Feed(consensus::MessageReceived{std::move(message)});
 }
 
 void ConsensusDriver::ReplayFutureMessages() {
   const uint64_t height = core_->height();
   while (!future_messages_.empty() && future_messages_.begin()->first <= height + 1) {
-    std::vector<consensus::ConsensusMessage> messages = std::move(future_messages_.begin()->second);
+    std::vector<consensus::ConsensusMessage> messages =
+        std::move(future_messages_.begin()->second.messages);
     const bool stale = future_messages_.begin()->first < height;
     future_messages_.erase(future_messages_.begin());
     if (stale) continue;

@@ -259,12 +259,19 @@ class ConsensusDriver {
   std::chrono::steady_clock::time_point last_status_;
   std::tuple<uint64_t, int32_t, int> progress_mark_{0, 0, 0};
   std::map<std::string, uint64_t> peer_heights_;
-  // Verified messages for heights core + 2 .. core + kFutureHeights, by height. A validator one
-  // height behind the others would otherwise drop everything of the height after next and stay
-  // behind until block sync.
+  // Verified messages for heights core + 1 .. core + kFutureHeights, by height. Those beyond the
+  // next height wait here (a validator one height behind the others would otherwise drop them and
+  // stay behind until block sync); those of the next height are also fed to the core at once and
+  // kept only for a core started afresh at that height after block sync.
   static constexpr uint64_t kFutureHeights = 4;
   static constexpr size_t kFutureMessagesPerHeightMax = 1024;
-  std::map<uint64_t, std::vector<consensus::ConsensusMessage>> future_messages_;
+  // Proposals carry whole blocks: the bytes kept per height are bounded too.
+  static constexpr size_t kFutureBytesPerHeightMax = 64u << 20;
+  struct FutureHeight {
+    std::vector<consensus::ConsensusMessage> messages;
+    size_t bytes = 0;
+  };
+  std::map<uint64_t, FutureHeight> future_messages_;
   struct SyncRequest {
     std::string peer;
     uint64_t from_height = 0;
