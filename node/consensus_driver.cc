@@ -501,7 +501,11 @@ void ConsensusDriver::AfterAppend(const PreparedBlock& prepared, int32_t round, 
   committed.time_unix_ms = header.time_unix_ms();
   committed.proposer = header.proposer();
   committed.synced = synced;
+  const uint64_t mempool_txs = mempool_->size();
+  const uint64_t mempool_bytes = mempool_->bytes();
   status_->Update([&](NodeStatus* status) {
+    status->mempool_txs = mempool_txs;
+    status->mempool_bytes = mempool_bytes;
     status->height = committed.height;
     status->consensus_height = committed.height + 1;
     status->round = 0;
