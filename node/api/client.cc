@@ -73,13 +73,20 @@ absl::Status ApiClient::FromGrpc(const grpc::Status& status) const {
   return absl::Status(code, status.error_message());
 }
 
+template <typename Request, typename Response, typename Rpc>
+absl::StatusOr<Response> ApiClient::Call(std::string_view method, const Request& request, Rpc rpc,
+                                         std::chrono::milliseconds timeout, bool sign) {
+  Response response;
+  grpc::ClientContext context;
+  Prepare(&context, method, request, timeout, sign);
+  LADING_RETURN_IF_ERROR(FromGrpc((stub_.get()->*rpc)(&context, request, &response)));
+  return response;
+}
+
 absl::StatusOr<proto::GetStatusResponse> ApiClient::GetStatus() {
   proto::GetStatusRequest request;
-  proto::GetStatusResponse response;
-  grpc::ClientContext context;
-  Prepare(&context, kMethodGetStatus, request, options_.call_timeout, false);
-  LADING_RETURN_IF_ERROR(FromGrpc(stub_->GetStatus(&context, request, &response)));
-  return response;
+  return Call<proto::GetStatusRequest, proto::GetStatusResponse>(kMethodGetStatus, request,
+      &proto::Node::Stub::GetStatus, options_.call_timeout, false);
 }
 
 absl::StatusOr<proto::SubmitTxResponse> ApiClient::SubmitTx(ByteSpan signed_tx,
@@ -95,51 +102,36 @@ absl::StatusOr<proto::SubmitTxResponse> ApiClient::SubmitTx(ByteSpan signed_tx,
     request.set_wait_timeout_ms(static_cast<uint32_t>(wait.count()));
     timeout += wait + kWaitHeadroom;
   }
-  proto::SubmitTxResponse response;
-  grpc::ClientContext context;
-  Prepare(&context, kMethodSubmitTx, request, timeout, false);
-  LADING_RETURN_IF_ERROR(FromGrpc(stub_->SubmitTx(&context, request, &response)));
-  return response;
+  return Call<proto::SubmitTxRequest, proto::SubmitTxResponse>(kMethodSubmitTx, request,
+      &proto::Node::Stub::SubmitTx, timeout, false);
 }
 
 absl::StatusOr<proto::GetTxResponse> ApiClient::GetTx(const Hash256& tx_id) {
   proto::GetTxRequest request;
   request.set_tx_id(ToString(tx_id.span()));
-  proto::GetTxResponse response;
-  grpc::ClientContext context;
-  Prepare(&context, kMethodGetTx, request, options_.call_timeout, true);
-  LADING_RETURN_IF_ERROR(FromGrpc(stub_->GetTx(&context, request, &response)));
-  return response;
+  return Call<proto::GetTxRequest, proto::GetTxResponse>(kMethodGetTx, request,
+      &proto::Node::Stub::GetTx, options_.call_timeout, true);
 }
 
 absl::StatusOr<proto::GetBlockResponse> ApiClient::GetBlock(uint64_t height) {
   proto::GetBlockRequest request;
   request.set_height(height);
-  proto::GetBlockResponse response;
-  grpc::ClientContext context;
-  Prepare(&context, kMethodGetBlock, request, options_.call_timeout, true);
-  LADING_RETURN_IF_ERROR(FromGrpc(stub_->GetBlock(&context, request, &response)));
-  return response;
+  return Call<proto::GetBlockRequest, proto::GetBlockResponse>(kMethodGetBlock, request,
+      &proto::Node::Stub::GetBlock, options_.call_timeout, true);
 }
 
 absl::StatusOr<proto::GetCommitResponse> ApiClient::GetCommit(uint64_t height) {
   proto::GetCommitRequest request;
   request.set_height(height);
-  proto::GetCommitResponse response;
-  grpc::ClientContext context;
-  Prepare(&context, kMethodGetCommit, request, options_.call_timeout, true);
-  LADING_RETURN_IF_ERROR(FromGrpc(stub_->GetCommit(&context, request, &response)));
-  return response;
+  return Call<proto::GetCommitRequest, proto::GetCommitResponse>(kMethodGetCommit, request,
+      &proto::Node::Stub::GetCommit, options_.call_timeout, true);
 }
 
 absl::StatusOr<proto::GetAccountResponse> ApiClient::GetAccount(std::string_view member_id) {
   proto::GetAccountRequest request;
   request.set_member_id(std::string(member_id));
-  proto::GetAccountResponse response;
-  grpc::ClientContext context;
-  Prepare(&context, kMethodGetAccount, request, options_.call_timeout, true);
-  LADING_RETURN_IF_ERROR(FromGrpc(stub_->GetAccount(&context, request, &response)));
-  return response;
+  return Call<proto::GetAccountRequest, proto::GetAccountResponse>(kMethodGetAccount, request,
+      &proto::Node::Stub::GetAccount, options_.call_timeout, true);
 }
 
 absl::Status ApiClient::WatchBlocks(

@@ -94,6 +94,11 @@ class ApiClient {
                const google::protobuf::MessageLite& request, std::chrono::milliseconds timeout,
                bool signed_request) const;
   absl::Status FromGrpc(const grpc::Status& status) const;
+  // One unary call: a context with `timeout` (and the request signature when `sign`), the RPC
+  // `rpc` (a Stub member function), and the server's status mapped by FromGrpc.
+  template <typename Request, typename Response, typename Rpc>
+  absl::StatusOr<Response> Call(std::string_view method, const Request& request, Rpc rpc,
+                                std::chrono::milliseconds timeout, bool sign);
   int64_t NowUnixMs() const;
 
   const std::string address_;
